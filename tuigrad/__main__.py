@@ -1,0 +1,3 @@
+from tuigrad.cli import main
+
+raise SystemExit(main())

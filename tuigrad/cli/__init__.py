@@ -1,0 +1,47 @@
+"""The command line: argument parsing, the one error boundary, and wiring.
+
+Each command lives in its own module `<name>_cmd.py` with `add_parser(subparsers)` and
+`run(args) -> int`. Modules import torch and Textual lazily, inside `run`, so that
+`tuigrad --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tuigrad import __version__
+from tuigrad.errors import TuigradError
+
+# Command modules, in the order `--help` lists them. The first is the default command.
+COMMANDS = ("open", "train", "presets")
+TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuigrad",
+        description="Watch the health of a deep network's gradients while it trains.",
+    )
+    parser.add_argument("--version", action="version", version=f"tuigrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"tuigrad.cli.{name}_cmd").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a TuigradError becomes one line on stderr and exit status 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in TOP_LEVEL_FLAGS):
+        argv = [COMMANDS[0], *argv]
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except TuigradError as exc:
+        print(f"tuigrad: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tuigrad: interrupted", file=sys.stderr)
+        return 130
