@@ -89,6 +89,14 @@ def decode_layers(blob: bytes, names: Sequence[str]) -> tuple[LayerStats, ...]:
     return tuple(layers)
 
 
+def decode_layer_scalars(blob: bytes) -> np.ndarray:
+    """Only the per-layer scalars of a layer blob, (n_layers, n_scalars) float32: no histograms."""
+    n, n_scalars = _HEAD.unpack_from(blob, 0)
+    if n_scalars != len(LAYER_SCALARS) or len(blob) < _HEAD.size + 4 * n * n_scalars:
+        raise ValueError(f"blob of {len(blob)} bytes cannot hold {n} layers x {n_scalars} scalars")
+    return np.frombuffer(blob, _F32, n * n_scalars, _HEAD.size).reshape(n, n_scalars).copy()
+
+
 def frame_header(frame: Frame) -> dict[str, Any]:
     """The frame's step-level fields as a JSON-safe dict (NaN and Inf kept as floats)."""
     out: dict[str, Any] = {"step": frame.step, "clipped": frame.clipped, "act_rows": frame.act_rows}
