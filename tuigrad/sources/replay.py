@@ -34,12 +34,23 @@ class ReplaySource(FrameSource):
       frames: the UI drops what it holds and reads from 0. The UI's last frame is therefore
       always the cursor's frame.
 
+    A UI keeps in step like this (status() reports as of the latest version()):
+
+        version = source.version()
+        if version != seen_version:
+            if source.run_id != seen_run_id:
+                held, seen_run_id = [], source.run_id
+            held += source.frames_since(len(held))
+            seen_version = version
+
     Decoded frames are cached, so stepping back and forth costs no disk reads.
 
     Playing follows the recording's own pace (its wall times), scaled by `speed` (x0.25 to
     x16); a pause in the recording longer than MAX_GAP replays as MAX_GAP. Nothing runs in the
-    background: the cursor advances when the UI calls `version`, `frames_since` or `status`.
-    Replay stops at the last frame (state FINISHED); `play` there starts over.
+    background: time moves the cursor (and a followed file is looked at) only in `version()`,
+    so that `run_id` and `frames_since` stay consistent with the version just read. Poll
+    `version()` first, as the UI does. Replay stops at the last frame (state FINISHED);
+    `play` there starts over.
 
     Follow mode (`follow=True`, or `follow(path)`) tails a file another process is writing: it
     looks for new frames every REFRESH_EVERY seconds and starts at the newest frame, playing.
@@ -104,13 +115,11 @@ class ReplaySource(FrameSource):
 
     def frames_since(self, index: int) -> list[Frame]:
         with self._lock:
-            self._advance()
             start = self._base + max(0, index)
             return self._frames(start, self._cursor + 1)
 
     def status(self) -> SourceStatus:
         with self._lock:
-            self._advance()
             return self._status()
 
     def close(self) -> None:
@@ -170,8 +179,10 @@ class ReplaySource(FrameSource):
         """Playback speed, x0.25 to x16."""
         with self._lock:
             self._advance()
+            # Carry on from the replay time reached so far, at the new speed.
+            elapsed = (self._clock() - self._anchor_clock) * self._speed
             self._speed = _check_speed(speed)
-            self._anchor()
+            self._anchor_clock, self._anchor_pace = self._clock(), self._anchor_pace + elapsed
             self._version += 1
 
     def faster(self) -> None:
