@@ -76,3 +76,14 @@ def test_nan_and_inf_are_kept_not_confused():
     assert math.isnan(back.loss) and back.grad_norm == math.inf and back.lr == -math.inf
     assert math.isnan(back.layers[0].act_mean)
     assert (back.layers[0].act_std, back.layers[0].act_dead) == (math.inf, -math.inf)
+
+
+def test_fast_layer_construction_equals_the_dataclass():
+    values = [float(i) for i in range(len(LAYER_SCALARS))]
+    hist = Hist(0.0, 1.0, np.ones(3, dtype=np.float32))
+    fast = LayerStats.from_values("L1", values, (hist, None, hist))
+    slow = LayerStats(
+        "L1", **dict(zip(LAYER_SCALARS, values, strict=True)), act_hist=hist, weight_hist=hist
+    )
+    assert fast == slow and fast.to_json() == slow.to_json()
+    assert vars(fast) == vars(slow)

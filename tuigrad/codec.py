@@ -80,13 +80,12 @@ def decode_layers(blob: bytes, names: Sequence[str]) -> tuple[LayerStats, ...]:
         ]
     if offset != len(blob):
         raise ValueError(f"blob has {len(blob) - offset} trailing bytes")
-    layers = []
-    for i, name in enumerate(names):
-        values = dict(zip(LAYER_SCALARS, scalars[i].tolist()))
-        for kind in HISTOGRAMS:
-            values[kind] = hists[kind][i] if hists[kind] is not None else None
-        layers.append(LayerStats(name=name, **values))
-    return tuple(layers)
+    rows = scalars.tolist()
+    per_kind = [hists[kind] or [None] * n for kind in HISTOGRAMS]
+    return tuple(
+        LayerStats.from_values(name, rows[i], tuple(kind[i] for kind in per_kind))
+        for i, name in enumerate(names)
+    )
 
 
 def decode_layer_scalars(blob: bytes) -> np.ndarray:

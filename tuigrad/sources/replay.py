@@ -75,7 +75,7 @@ class ReplaySource(FrameSource):
         *,
         play: bool = True,
         speed: float = 1.0,
-        window: int = 1000,
+        window: int = 128,
         quiet_after: float = QUIET_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -331,11 +331,16 @@ class ReplaySource(FrameSource):
     # -- reading frames -------------------------------------------------------------------
 
     def _frames(self, start: int, stop: int) -> list[Frame]:
-        out: list[Frame | None] = [self._cache.get(i) for i in range(start, stop)]
+        out: list[Frame | None] = []
+        for i in range(start, stop):
+            out.append(self._cache.get(i))
+            if out[-1] is not None:
+                self._cache.move_to_end(i)
+
+        # Read each run of missing frames with one query.
         i = start
         while i < stop:
             if out[i - start] is not None:
-                self._cache.move_to_end(i)
                 i += 1
                 continue
             j = i
