@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from runs_support import LAYERS, SPEC, make_frame, write_run
 
@@ -207,3 +208,29 @@ def test_no_pickle_in_run_files():
         ROOT / "tuigrad" / "sources" / "replay.py",
     ]
     assert all("pickle" not in path.read_text() for path in sources)
+
+
+def test_numpy_numbers_are_recorded_as_plain_numbers(tmp_path):
+    path = tmp_path / "r.tuigrad"
+    frame = replace(make_frame(0), step=np.int64(4), loss=np.float32(0.25), act_rows=np.int32(8))
+    with RunWriter(path, SPEC, LAYERS) as writer:
+        writer.write(frame)
+    assert writer.error is None
+    with RunReader(path) as reader:
+        back = reader.frame(0)
+    assert (back.step, back.loss, back.act_rows) == (4, 0.25, 8)
+
+
+def test_an_exception_in_training_leaves_the_run_unfinished(tmp_path):
+    path = tmp_path / "r.tuigrad"
+    with pytest.raises(RuntimeError), RunWriter(path, SPEC, LAYERS) as writer:
+        writer.write(make_frame(0))
+        raise RuntimeError("loss exploded")
+    with RunReader(path) as reader:
+        assert len(reader) == 1 and not reader.is_finished
+
+
+def test_a_finding_that_is_not_json_is_refused(tmp_path):
+    with RunWriter(tmp_path / "r.tuigrad", SPEC, LAYERS) as writer:
+        assert not writer.add_finding(0, "exploding", {"ratio": float("nan")})
+        assert not writer.add_finding(0, "exploding", {"frame": object()})

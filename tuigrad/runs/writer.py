@@ -145,7 +145,8 @@ class RunWriter:
             self._names = names
         if names != self._names or (self._last_step is not None and frame.step <= self._last_step):
             self.skipped += 1
-            log.warning("run file %s: skipped frame at step %d", self.path, frame.step)
+            if self.skipped == 1:
+                log.warning("run file %s: skipped frame at step %d", self.path, frame.step)
             return False
         try:
             self._queue.put_nowait(("frame", frame))
@@ -156,8 +157,13 @@ class RunWriter:
         return True
 
     def add_finding(self, step: int, kind: str, data: dict[str, Any]) -> bool:
-        """Queue a diagnosis finding (`data` must be JSON-serialisable)."""
-        return self._put(("finding", (step, kind, json.dumps(data, allow_nan=False))))
+        """Queue a diagnosis finding; False when `data` is not JSON (NaN included) or not queued."""
+        try:
+            text = json.dumps(data, allow_nan=False)
+        except (TypeError, ValueError):
+            log.warning("run file %s: finding %r at step %d is not JSON", self.path, kind, step)
+            return False
+        return self._put(("finding", (int(step), kind, text)))
 
     def set_meta(self, key: str, value: str) -> bool:
         """Queue one metadata entry, e.g. why training ended."""
@@ -178,8 +184,8 @@ class RunWriter:
     def __enter__(self) -> RunWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        self.close(finished=exc_type is None)
 
     def _put(self, item: tuple[str, Any]) -> bool:
         if self.error is not None or self._closed:
@@ -247,11 +253,10 @@ class RunWriter:
         last_commit = time.monotonic()
         conn.execute("BEGIN")
         while True:
-            wait = self.commit_interval if dirty else self.heartbeat
+            # Commit at least every commit_interval while data comes, every heartbeat when idle.
+            due = last_commit + (self.commit_interval if dirty else self.heartbeat)
             try:
-                kind, payload = self._queue.get(
-                    timeout=max(0.0, last_commit + wait - time.monotonic())
-                )
+                kind, payload = self._queue.get(timeout=max(0.0, due - time.monotonic()))
             except queue.Empty:
                 kind, payload = "tick", None
 
@@ -267,10 +272,8 @@ class RunWriter:
                 _set_meta(conn, *payload)
             dirty += kind != "tick"
 
-            # Commit at least every commit_interval while frames come, every heartbeat when idle.
-            if time.monotonic() - last_commit >= (
-                self.commit_interval if dirty else self.heartbeat
-            ):
+            due = last_commit + (self.commit_interval if dirty else self.heartbeat)
+            if time.monotonic() >= due:
                 self._commit(conn)
                 self.written += frames
                 frames = dirty = 0
@@ -317,7 +320,8 @@ class RunWriter:
 
 def _row(frame: Frame) -> tuple[Any, ...]:
     scalars = [_real(getattr(frame, name)) for name in FRAME_SCALARS]
-    return (frame.step, *scalars, int(frame.clipped), frame.act_rows, encode_layers(frame.layers))
+    blob = encode_layers(frame.layers)
+    return (int(frame.step), *scalars, int(frame.clipped), int(frame.act_rows), blob)
 
 
 def _real(value: float) -> float | None:
