@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from runs_support import LAYERS, SPEC, make_frame, write_run
 
@@ -173,3 +175,54 @@ def test_empty_recording(tmp_path):
     source.step()
     source.jump_end()
     assert source.status().state == RunState.FINISHED
+
+
+def test_a_closed_source_is_quiet(recorded):
+    path, _ = recorded
+    source, clock = open_source(path, follow=True)
+    version = source.version()
+    source.close()
+    clock.now += 10
+    assert source.version() == version
+    assert source.frames_since(0) == []
+
+
+def test_follow_pauses_catches_up_and_goes_live(tmp_path):
+    path = tmp_path / "run.tuigrad"
+    writer = RunWriter(path, SPEC, LAYERS, commit_interval=0.01)
+
+    def write(steps):
+        for step in steps:
+            writer.write(make_frame(step))
+        time.sleep(0.15)  # committed
+
+    write(range(5))
+    source, clock = open_source(path, follow=True)
+    view = View(source)
+    assert view.poll()[-1].step == 4 and source.is_live
+
+    source.pause()
+    write(range(5, 10))
+    clock.now += 0.2
+    view.poll()
+    assert (source.frame_count, source.current_step) == (10, 4)
+    assert source.status().message == "paused; the writer is still writing"
+
+    source.play()
+    clock.now += 0.25  # 0.1 s of wall time per frame
+    view.poll()
+    assert source.current_step == 6
+    assert source.status().message == "catching up x1"
+    clock.now += 1.0
+    view.poll()
+    assert source.current_step == 9
+
+    write([10])
+    clock.now += 0.2
+    view.poll()
+    assert source.current_step == 10 and source.status().message == "following"
+
+    writer.close()
+    clock.now += 0.2
+    assert view.poll() == [make_frame(step) for step in range(11)]
+    assert source.status().state == RunState.FINISHED and source.run_id == 0

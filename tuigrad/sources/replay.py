@@ -93,6 +93,7 @@ class ReplaySource(FrameSource):
         self._speed = _check_speed(speed)
         self._version = 0
         self._error = ""
+        self._closed = False
         self._last_refresh = clock()
         self._last_status: SourceStatus | None = None
 
@@ -115,6 +116,8 @@ class ReplaySource(FrameSource):
 
     def frames_since(self, index: int) -> list[Frame]:
         with self._lock:
+            if self._closed:
+                return []
             start = self._base + max(0, index)
             return self._frames(start, self._cursor + 1)
 
@@ -125,6 +128,7 @@ class ReplaySource(FrameSource):
     def close(self) -> None:
         with self._lock:
             self._playing = False
+            self._closed = True
             self.reader.close()
 
     # -- where the cursor is --------------------------------------------------------------
@@ -237,6 +241,8 @@ class ReplaySource(FrameSource):
         self._anchor_pace = self._pace[self._cursor] if self._cursor >= 0 else 0.0
 
     def _advance(self) -> None:
+        if self._closed:
+            return
         if self.follow and not self._error:
             self._refresh()
         if not self._playing or self._cursor < 0:
@@ -367,6 +373,7 @@ class ReplaySource(FrameSource):
 
 def follow(path: str | Path, **options: object) -> ReplaySource:
     """A source tailing a run file another process is writing (see ReplaySource)."""
+    # TODO: wait for a file that does not exist yet, so following can start before the writer.
     return ReplaySource(path, follow=True, **options)  # type: ignore[arg-type]
 
 
