@@ -144,3 +144,11 @@ def test_no_traceback_from_the_command_line(tmp_path):
         done.stderr
         == f"tuigrad: error: {path}: damaged run file (database disk image is malformed)\n"
     )
+
+
+def test_export_never_writes_over_the_run_file(recorded, capsys):
+    path, _ = recorded
+    before = path.read_bytes()
+    assert main(["export", str(path), "--json", str(path)]) == 2
+    assert "that is the run file itself" in capsys.readouterr().err
+    assert path.read_bytes() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuigrad.errors import RunFileError
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.json == "-":
             return _to_stdout(reader)
+        if Path(args.json).resolve() == reader.path.resolve():
+            raise RunFileError(f"cannot export to {args.json}: that is the run file itself")
         try:
             with open(args.json, "w", encoding="utf-8") as f:
                 count = export_json(reader, f)
