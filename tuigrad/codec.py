@@ -80,13 +80,20 @@ def decode_layers(blob: bytes, names: Sequence[str]) -> tuple[LayerStats, ...]:
         ]
     if offset != len(blob):
         raise ValueError(f"blob has {len(blob) - offset} trailing bytes")
-    layers = []
-    for i, name in enumerate(names):
-        values = dict(zip(LAYER_SCALARS, scalars[i].tolist()))
-        for kind in HISTOGRAMS:
-            values[kind] = hists[kind][i] if hists[kind] is not None else None
-        layers.append(LayerStats(name=name, **values))
-    return tuple(layers)
+    rows = scalars.tolist()
+    per_kind = [hists[kind] or [None] * n for kind in HISTOGRAMS]
+    return tuple(
+        LayerStats.from_values(name, rows[i], tuple(kind[i] for kind in per_kind))
+        for i, name in enumerate(names)
+    )
+
+
+def decode_layer_scalars(blob: bytes) -> np.ndarray:
+    """Only the per-layer scalars of a layer blob, (n_layers, n_scalars) float32: no histograms."""
+    n, n_scalars = _HEAD.unpack_from(blob, 0)
+    if n_scalars != len(LAYER_SCALARS) or len(blob) < _HEAD.size + 4 * n * n_scalars:
+        raise ValueError(f"blob of {len(blob)} bytes cannot hold {n} layers x {n_scalars} scalars")
+    return np.frombuffer(blob, _F32, n * n_scalars, _HEAD.size).reshape(n, n_scalars).copy()
 
 
 def frame_header(frame: Frame) -> dict[str, Any]:
