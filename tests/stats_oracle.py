@@ -6,6 +6,17 @@ import numpy as np
 import pytest
 import torch
 
+from tuigrad.engine import stats
+
+
+@pytest.fixture(params=["host", "device"])
+def paths(request, monkeypatch):
+    """Both code paths: the CPU one (reads values back) and the one other devices take."""
+    if request.param == "device":
+        monkeypatch.setattr(stats, "is_host", lambda t: False)
+    return request.param
+
+
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu")
 RTOL = 1e-5
 

@@ -7,7 +7,8 @@ import torch
 
 from tuigrad import spec as specs
 from tuigrad.engine import data, registry
-from tuigrad.engine.model import Net, layer_infos
+from tuigrad.engine.layout import layer_infos
+from tuigrad.engine.model import Net
 from tuigrad.engine.trainer import Trainer
 from tuigrad.frames import has_nonfinite
 from tuigrad.spec import LayerSpec, Spec

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from tests.stats_oracle import RTOL, _np, assert_close, expected_scalars, numpy_counts
+from tests.stats_oracle import (  # noqa: F401 - paths is a fixture
+    RTOL,
+    _np,
+    assert_close,
+    expected_scalars,
+    numpy_counts,
+    paths,
+)
 from tuigrad.engine import stats
 from tuigrad.frames import GRAD_LOG_RANGE, LAYER_SCALARS
 from tuigrad.spec import ACTIVATIONS
@@ -94,6 +101,7 @@ def _hist(row: torch.Tensor):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.usefixtures("paths")
 def test_act_histogram_matches_numpy(tensors, activation):
     z = tensors[0]
     a = _act(activation, z)
@@ -106,6 +114,7 @@ def test_act_histogram_matches_numpy(tensors, activation):
     assert counts.sum() == a.numel()
 
 
+@pytest.mark.usefixtures("paths")
 def test_grad_histogram_is_log10_magnitude(tensors):
     g = tensors[2]
     lo, hi, counts, edges = _hist(stats.grad_histogram(g, BINS))
@@ -116,6 +125,7 @@ def test_grad_histogram_is_log10_magnitude(tensors):
     assert counts[0] >= 4  # the exact zeros
 
 
+@pytest.mark.usefixtures("paths")
 def test_weight_histogram_over_its_own_range(tensors):
     w = tensors[1]
     lo, hi, counts, edges = _hist(stats.weight_histogram(w, BINS))
@@ -123,6 +133,7 @@ def test_weight_histogram_over_its_own_range(tensors):
     np.testing.assert_array_equal(counts, numpy_counts(_np(w), lo, hi, edges))
 
 
+@pytest.mark.usefixtures("paths")
 def test_histogram_counts_outside_values_at_the_ends_and_skips_nan():
     v = torch.tensor([-5.0, -1.0, 0.0, 0.999, 1.0, 3.0, math.inf, -math.inf, math.nan])
     lo, hi, counts, edges = _hist(stats.histogram(v, 4, -1.0, 1.0))
@@ -130,15 +141,18 @@ def test_histogram_counts_outside_values_at_the_ends_and_skips_nan():
     np.testing.assert_array_equal(counts, numpy_counts(_np(v), lo, hi, edges))
 
 
+@pytest.mark.usefixtures("paths")
 def test_data_range_ignores_non_finite_and_widens_constants():
-    lo, hi = stats.data_range(torch.tensor([2.0, math.nan, -3.0, math.inf]))
-    assert (lo.item(), hi.item()) == (-3.0, 2.0)
-    lo, hi = stats.data_range(torch.zeros(10))
-    assert (lo.item(), hi.item()) == (-0.5, 0.5)
-    lo, hi = stats.data_range(torch.tensor([math.nan, math.inf]))
-    assert (lo.item(), hi.item()) == (0.0, 1.0)
+    def data_range(values):
+        return tuple(float(x) for x in stats.data_range(torch.tensor(values)))
+
+    assert data_range([2.0, math.nan, -3.0, math.inf]) == (-3.0, 2.0)
+    assert data_range([0.0] * 10) == (-0.5, 0.5)
+    assert data_range([0.25] * 3) == (-0.25, 0.75)
+    assert data_range([math.nan, math.inf]) == (0.0, 1.0)
 
 
+@pytest.mark.usefixtures("paths")
 def test_random_histograms_agree_with_numpy():
     gen = torch.Generator().manual_seed(3)
     for trial in range(30):

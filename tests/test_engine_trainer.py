@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.stats_oracle import _np, assert_close, expected_scalars, numpy_counts
+from tests.stats_oracle import _np, assert_close, expected_scalars, numpy_counts, paths  # noqa: F401
 from tuigrad.engine.trainer import Trainer
 from tuigrad.errors import SpecError, TrainingError
 from tuigrad.frames import GRAD_LOG_RANGE, LAYER_SCALARS, has_nonfinite
@@ -64,6 +64,7 @@ def replay(trainer: Trainer):
 
 
 @pytest.mark.parametrize("clip", ["none", "norm", "value"])
+@pytest.mark.usefixtures("paths")
 def test_frame_equals_plain_torch_replay(clip):
     spec = tiny(**{"clip.mode": clip, "clip.max_norm": 0.05, "clip.clip_value": 1e-3})
     spec = spec.with_values({"probe.act_rows": 20, "optimizer.name": "momentum"})

@@ -19,7 +19,8 @@ from torch import Tensor
 from tuigrad.engine import registry, stats
 from tuigrad.engine.data import make_dataset
 from tuigrad.engine.device import VAL_CHUNK, check_memory, resolve_device
-from tuigrad.engine.model import Net, layer_infos
+from tuigrad.engine.layout import layer_infos
+from tuigrad.engine.model import Net
 from tuigrad.frames import Frame, LayerInfo
 from tuigrad.spec import Spec
 
