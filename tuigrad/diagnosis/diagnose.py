@@ -29,8 +29,9 @@ FOLLOW_SYMMETRY = (
 # Findings that explain a stalled loss, in the order their fix is preferred.
 CAUSES = ("exploding", "vanishing", "collapse", "saturation", "dead_units", "update_ratio")
 HEAD_ROWS = 20  # the start of a run, always kept: baselines for growth and progress
-TAIL_ROWS = 300  # the recent frames every rule looks at
-MAX_ROWS = 600  # diagnose() samples longer runs down to this many frames
+TAIL_ROWS = 120  # the recent frames the incremental Diagnoser keeps
+MAX_ROWS = 600  # diagnose() samples longer runs down to this many frames,
+RECENT_ROWS = 300  # keeping every one of the last RECENT_ROWS
 
 
 def diagnose(
@@ -172,9 +173,11 @@ def _pick(frames: Sequence[Frame]) -> list[int]:
     n = len(frames)
     if n <= MAX_ROWS:
         return list(range(n))
-    keep = set(range(HEAD_ROWS)) | set(range(n - TAIL_ROWS, n))
+    keep = set(range(HEAD_ROWS)) | set(range(n - RECENT_ROWS, n))
     keep |= set(
-        np.linspace(HEAD_ROWS, n - TAIL_ROWS, MAX_ROWS - HEAD_ROWS - TAIL_ROWS, dtype=int).tolist()
+        np.linspace(
+            HEAD_ROWS, n - RECENT_ROWS, MAX_ROWS - HEAD_ROWS - RECENT_ROWS, dtype=int
+        ).tolist()
     )
     # The first broken frame decides where nonfinite begins: never sample it away.
     for i, f in enumerate(frames):

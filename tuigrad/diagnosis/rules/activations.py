@@ -8,7 +8,15 @@ import numpy as np
 
 from tuigrad.diagnosis.context import BOUNDED, Context
 from tuigrad.diagnosis.finding import Finding
-from tuigrad.diagnosis.table import FrameTable, fmt, layer_label, recent, run_start, smooth_hold
+from tuigrad.diagnosis.table import (
+    FrameTable,
+    fmt,
+    layer_label,
+    nanmedian,
+    recent,
+    run_start,
+    smooth_hold,
+)
 
 TAILS = {"tanh": "|a| > 0.97", "sigmoid": "a < 0.03 or a > 0.97"}
 ZERO_INITS = ("zeros", "constant")
@@ -76,9 +84,9 @@ def saturation(t: FrameTable, ctx: Context) -> Finding | None:
     since_i = int(run_start(hold, cond)[flagged].min())
     share = _pct(float(np.nanmax(now)))
     if len(names) > 1:
-        share = f"up to {share} (median {_pct(float(np.nanmedian(now)))})"
+        share = f"up to {share} (median {_pct(float(nanmedian(now)))})"
     message = f"{share} of units in {layer_label(names)} sit in {act}'s flat tails ({TAILS[act]})"
-    severity = "error" if float(np.nanmedian(now)) >= lim.saturated_error else "warning"
+    severity = "error" if float(nanmedian(now)) >= lim.saturated_error else "warning"
     slope = "1 - a^2" if act == "tanh" else "a(1 - a)"
     why = (
         f"{act}'s derivative {slope} is under 0.06 in the tails, so a saturated unit passes back less "

@@ -8,7 +8,15 @@ import numpy as np
 
 from tuigrad.diagnosis.context import Context
 from tuigrad.diagnosis.finding import Finding
-from tuigrad.diagnosis.table import FrameTable, fmt, layer_label, recent, run_start, smooth_hold
+from tuigrad.diagnosis.table import (
+    FrameTable,
+    fmt,
+    layer_label,
+    nanmedian,
+    recent,
+    run_start,
+    smooth_hold,
+)
 
 
 def vanishing(t: FrameTable, ctx: Context) -> Finding | None:
@@ -99,7 +107,7 @@ def _exploding_time(t: FrameTable, ctx: Context) -> Finding | None:
     norm = norm[ok]
     steps = t.steps[ok]
     k = max(1, min(lim.smooth, len(norm) // 4))
-    start, now = float(np.median(norm[:k])), float(np.median(norm[-k:]))
+    start, now = float(nanmedian(norm[:k])), float(nanmedian(norm[-k:]))
     growth = now / start if start > 0 else math.inf
     if now < lim.explode_min_norm or (
         growth < lim.explode_growth_warn and now < lim.explode_huge_norm
@@ -109,7 +117,7 @@ def _exploding_time(t: FrameTable, ctx: Context) -> Finding | None:
     # Clipping that holds the step while the loss still falls is doing its job.
     clipped = t.col("clipped")[ok][-k:]
     loss = t.col("loss")[ok]
-    if clipped.mean() > 0.5 and np.median(loss[-k:]) < np.median(loss[:k]):
+    if clipped.mean() > 0.5 and nanmedian(loss[-k:]) < nanmedian(loss[:k]):
         return None
 
     bar = max(lim.explode_min_norm, start * lim.explode_growth_warn)

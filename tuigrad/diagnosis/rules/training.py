@@ -131,7 +131,7 @@ def no_progress(t: FrameTable, ctx: Context) -> Finding | None:
         return None
 
     k = max(1, min(lim.smooth, len(loss) // 4))
-    start, now = float(np.median(loss[:k])), float(np.median(loss[-k:]))
+    start, now = float(nanmedian(loss[:k])), float(nanmedian(loss[-k:]))
     span = int(steps[-1] - steps[0])
     if start > 0 and now >= lim.progress_rise * start:
         message = f"loss rose from {fmt(start)} to {fmt(now)} over {span} steps"
@@ -144,7 +144,7 @@ def no_progress(t: FrameTable, ctx: Context) -> Finding | None:
     message = f"loss has not improved in {span} steps ({fmt(start)} at step {int(steps[0])}, {fmt(now)} now)"
     acc = t.col("accuracy")[ok]
     if np.isfinite(acc[-k:]).any() and ctx.spec is not None and ctx.spec.data.is_classification:
-        message += f"; accuracy {fmt(float(np.nanmedian(acc[-k:])))}, chance is {fmt(1 / ctx.spec.data.classes)}"
+        message += f"; accuracy {fmt(float(nanmedian(acc[-k:])))}, chance is {fmt(1 / ctx.spec.data.classes)}"
     why = (
         "The loss should fall within the first hundred steps. When it does not, the gradient "
         "either does not reach the weights (see other findings), or the step is too small to move them."
