@@ -22,14 +22,16 @@ GRAD_LOG_RANGE = (-20.0, 5.0)
 
 # Per-layer scalar statistics, in the order run files store them.
 LAYER_SCALARS = (
-    "act_mean",  # mean of the block output
-    "act_std",  # std of the block output (unbiased, over every element)
+    # "act" is the activation function's output (before dropout, a post-norm and the skip sum);
+    # for the head, its output (the logits).
+    "act_mean",  # mean of the activation output
+    "act_std",  # std of the activation output (unbiased, over every element)
     "act_saturated",  # fraction of units in the flat tails (tanh |a| > 0.97, sigmoid a < .03 or > .97)
-    "act_dead",  # fraction of units that output 0 for every example (ReLU family)
+    "act_dead",  # fraction of units whose output is <= 0 for every example (ReLU family)
     "unit_spread",  # std across units, averaged over the batch: 0 means identical units
     "preact_std",  # std of the Linear output, before norm and activation
-    "out_grad_std",  # std of dLoss/d(block output)
-    "out_grad_norm",  # L2 norm of dLoss/d(block output)
+    "out_grad_std",  # std of dLoss/d(activation output)
+    "out_grad_norm",  # L2 norm of dLoss/d(activation output)
     "weight_norm",  # L2 norm of the Linear weight
     "weight_std",  # std of the Linear weight
     "weight_grad_norm",  # L2 norm of the weight gradient (before clipping)

@@ -49,6 +49,7 @@ SCHEDULES = ("constant", "warmup", "cosine", "warmup_cosine")
 CLIP_MODES = ("none", "norm", "value")
 CLASSIFICATION_DATA = ("spiral", "moons", "circles", "xor", "checkerboard", "blobs")
 REGRESSION_DATA = ("sine", "teacher", "gaussian")
+TWO_CLASS_DATA = ("moons", "xor")  # these have two classes whatever data.classes says
 DATASETS = CLASSIFICATION_DATA + REGRESSION_DATA
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -160,6 +161,11 @@ class DataSpec:
     def is_classification(self) -> bool:
         return self.name in CLASSIFICATION_DATA
 
+    @property
+    def num_classes(self) -> int:
+        """Classes the data set has: 2 for moons and xor, `classes` otherwise."""
+        return 2 if self.name in TWO_CLASS_DATA else self.classes
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -196,6 +202,7 @@ class ProbeSpec:
     hist_every: int = field(default=0, metadata=_range(0, None))  # 0: same as every
     bins: int = field(default=40, metadata=_range(4, 512))
     act_rows: int = field(default=0, metadata=_range(0, None))  # 0: the whole batch
+    val_every: int = field(default=50, metadata=_range(0, None))  # 0: never validate
 
 
 @dataclass(frozen=True)
@@ -242,7 +249,7 @@ class Spec:
 
     @property
     def output_dim(self) -> int:
-        return self.data.classes if self.data.is_classification else 1
+        return self.data.num_classes if self.data.is_classification else 1
 
 
 SECTIONS = {

@@ -1,0 +1,162 @@
+"""Every statistic of tuigrad.engine.stats against numpy on the same tensors."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.stats_oracle import RTOL, _np, assert_close, expected_scalars, numpy_counts
+from tuigrad.engine import stats
+from tuigrad.frames import GRAD_LOG_RANGE, LAYER_SCALARS
+from tuigrad.spec import ACTIVATIONS
+
+torch.set_num_threads(1)
+BINS = 24
+
+
+def _act(name: str, z: torch.Tensor) -> torch.Tensor:
+    fns = {
+        "identity": lambda t: t,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "relu": torch.relu,
+        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01),
+        "elu": torch.nn.functional.elu,
+        "selu": torch.nn.functional.selu,
+        "gelu": torch.nn.functional.gelu,
+        "silu": torch.nn.functional.silu,
+    }
+    return fns[name](z)
+
+
+@pytest.fixture
+def tensors():
+    gen = torch.Generator().manual_seed(7)
+    z = torch.randn(64, 48, generator=gen) * 2.5
+    z[:, 3] = -torch.rand(64, generator=gen) - 0.1  # a unit that never fires
+    w = torch.randn(48, 32, generator=gen) * 0.2
+    g = torch.randn(48, 32, generator=gen) * 1e-3
+    g[0, :4] = 0.0  # exact zeros land in the first log bin
+    w_after = w - 0.1 * g
+    out_grad = torch.randn(64, 48, generator=gen) * 1e-2
+    return z, w, g, w_after, out_grad
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_scalars_match_numpy(tensors, activation):
+    z, w, g, w_after, og = tensors
+    a = _act(activation, z)
+    got = stats.layer_scalars(a, z, og, w, g, w_after, activation).tolist()
+    want = expected_scalars(a, z, og, w, g, w_after, activation)
+    assert len(got) == len(LAYER_SCALARS)
+    for name, value in zip(LAYER_SCALARS, got, strict=True):
+        assert_close(name, value, want[name])
+
+
+def test_saturation_and_dead_counts_are_exact():
+    a = torch.tensor([[0.98, -0.99, 0.5, 0.0], [0.1, -0.2, 0.97, -0.971]])
+    assert stats.saturated_fraction(a, "tanh").item() == pytest.approx(3 / 8)
+    s = torch.tensor([[0.02, 0.98, 0.5], [0.03, 0.97, 0.971]])
+    assert stats.saturated_fraction(s, "sigmoid").item() == pytest.approx(3 / 6)
+    r = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    assert stats.dead_fraction(r, "relu").item() == pytest.approx(1 / 3)
+    assert math.isnan(stats.dead_fraction(r, "tanh").item())
+
+
+def test_unit_spread_is_zero_for_identical_units():
+    a = torch.arange(5.0)[:, None].expand(5, 8)  # every unit equal within an example
+    assert stats.unit_spread(a).item() == 0.0
+    assert math.isnan(stats.unit_spread(torch.ones(5, 1)).item())
+
+
+def test_missing_tensors_give_nan():
+    w = torch.randn(4, 3)
+    got = dict(
+        zip(
+            LAYER_SCALARS,
+            stats.layer_scalars(None, None, None, w, None, None, "tanh").tolist(),
+            strict=True,
+        )
+    )
+    assert got["weight_norm"] == pytest.approx(float(np.linalg.norm(_np(w))), rel=RTOL)
+    for name in ("act_std", "out_grad_std", "weight_grad_norm", "update_ratio", "grad_data_ratio"):
+        assert math.isnan(got[name]), name
+
+
+# ---- histograms ----------------------------------------------------------------------------
+
+
+def _hist(row: torch.Tensor):
+    row = row.numpy()
+    lo, hi, counts = row[0], row[1], row[2:]
+    return lo, hi, counts, np.linspace(lo, hi, len(counts) + 1)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_act_histogram_matches_numpy(tensors, activation):
+    z = tensors[0]
+    a = _act(activation, z)
+    lo, hi, counts, edges = _hist(stats.act_histogram(a, activation, BINS))
+    if activation in stats.BOUNDED_RANGE:
+        assert (lo, hi) == stats.BOUNDED_RANGE[activation]
+    else:
+        assert (lo, hi) == (a.min().item(), a.max().item())
+    np.testing.assert_array_equal(counts, numpy_counts(_np(a), lo, hi, edges))
+    assert counts.sum() == a.numel()
+
+
+def test_grad_histogram_is_log10_magnitude(tensors):
+    g = tensors[2]
+    lo, hi, counts, edges = _hist(stats.grad_histogram(g, BINS))
+    assert (lo, hi) == GRAD_LOG_RANGE
+    with np.errstate(divide="ignore"):
+        logs = np.log10(np.abs(_np(g)))
+    np.testing.assert_array_equal(counts, numpy_counts(logs, lo, hi, edges))
+    assert counts[0] >= 4  # the exact zeros
+
+
+def test_weight_histogram_over_its_own_range(tensors):
+    w = tensors[1]
+    lo, hi, counts, edges = _hist(stats.weight_histogram(w, BINS))
+    assert (lo, hi) == (w.min().item(), w.max().item())
+    np.testing.assert_array_equal(counts, numpy_counts(_np(w), lo, hi, edges))
+
+
+def test_histogram_counts_outside_values_at_the_ends_and_skips_nan():
+    v = torch.tensor([-5.0, -1.0, 0.0, 0.999, 1.0, 3.0, math.inf, -math.inf, math.nan])
+    lo, hi, counts, edges = _hist(stats.histogram(v, 4, -1.0, 1.0))
+    np.testing.assert_array_equal(counts, [3, 0, 1, 4])
+    np.testing.assert_array_equal(counts, numpy_counts(_np(v), lo, hi, edges))
+
+
+def test_data_range_ignores_non_finite_and_widens_constants():
+    lo, hi = stats.data_range(torch.tensor([2.0, math.nan, -3.0, math.inf]))
+    assert (lo.item(), hi.item()) == (-3.0, 2.0)
+    lo, hi = stats.data_range(torch.zeros(10))
+    assert (lo.item(), hi.item()) == (-0.5, 0.5)
+    lo, hi = stats.data_range(torch.tensor([math.nan, math.inf]))
+    assert (lo.item(), hi.item()) == (0.0, 1.0)
+
+
+def test_random_histograms_agree_with_numpy():
+    gen = torch.Generator().manual_seed(3)
+    for trial in range(30):
+        x = torch.randn(257, 31, generator=gen) * float(torch.rand((), generator=gen) * 5)
+        lo, hi = stats.data_range(x)
+        lo, hi, counts, edges = _hist(stats.histogram(x, 1 + trial, lo, hi))
+        np.testing.assert_array_equal(counts, numpy_counts(_np(x), lo, hi, edges))
+
+
+def test_measure_layer_round_trips_to_layer_stats(tensors):
+    z, w, g, w_after, og = tensors
+    a = torch.tanh(z)
+    row = stats.measure_layer(a, z, og, w, g, w_after, "tanh", BINS)
+    assert row.shape == (stats.N_SCALARS + 3 * (BINS + 2),)
+    layer = stats.to_layer_stats("L1", row.numpy(), BINS)
+    assert layer.act_std == pytest.approx(float(np.std(_np(a), ddof=1)), rel=RTOL)
+    assert layer.act_hist.total == a.numel()
+    assert layer.grad_hist.total == g.numel()
+    assert layer.weight_hist.lo == w.min().item()
+    bare = stats.to_layer_stats("L1", stats.measure_layer(a, z, og, w, g, None, "tanh").numpy())
+    assert bare.act_hist is None and math.isnan(bare.update_ratio)

@@ -1,0 +1,214 @@
+"""The statistics of one layer at one step, from plain tensors, on whatever device they live.
+
+Nothing here knows about models, hooks or trainers: give it the tensors and it returns one
+float64 vector per layer, so a caller can stack every layer and move the lot to the host in a
+single transfer. The definitions follow tuigrad.frames (LAYER_SCALARS, histogram conventions):
+
+- `act` is the output of the layer's activation function, (batch, width): before dropout,
+  before a post-activation norm and before the residual sum, so that saturation and dead units
+  are seen in the nonlinearity itself. For the head it is the head's output (the logits).
+- `preact` is the Linear output, before norm and activation.
+- `out_grad` is dLoss/d(act).
+- `weight` is the Linear weight the step used, `weight_grad` its gradient before clipping,
+  `weight_after` the weight after the optimizer step.
+
+Any tensor may be None (not measured); its statistics are then NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from tuigrad.frames import GRAD_LOG_RANGE, HISTOGRAMS, LAYER_SCALARS, Hist, LayerStats
+
+SATURATION = 0.97  # |tanh| above this, or sigmoid within 1 - this of 0 or 1, is saturated
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu")
+BOUNDED_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+N_SCALARS = len(LAYER_SCALARS)
+
+
+def _nan(like: Tensor) -> Tensor:
+    return torch.full((), math.nan, dtype=torch.float32, device=like.device)
+
+
+def _std(x: Tensor | None, ref: Tensor) -> Tensor:
+    if x is None or x.numel() < 2:
+        return _nan(ref)
+    return x.float().std()
+
+
+def _norm(x: Tensor | None, ref: Tensor) -> Tensor:
+    return _nan(ref) if x is None else torch.linalg.vector_norm(x.float())
+
+
+def saturated_fraction(act: Tensor, activation: str) -> Tensor:
+    """Fraction of elements in the flat tails; NaN for activations without tails."""
+    if activation == "tanh":
+        return (act.abs() > SATURATION).float().mean()
+    if activation == "sigmoid":
+        return ((act < 1 - SATURATION) | (act > SATURATION)).float().mean()
+    return _nan(act)
+
+
+def dead_fraction(act: Tensor, activation: str) -> Tensor:
+    """Fraction of units whose output is <= 0 for every row (ReLU family; else NaN).
+
+    For ReLU that is "outputs 0 for every example"; for its smooth and leaky relatives a unit
+    whose output is never positive only ever sees the negative side of its input.
+    """
+    if activation not in RELU_FAMILY:
+        return _nan(act)
+    return (act <= 0).all(0).float().mean()
+
+
+def unit_spread(act: Tensor) -> Tensor:
+    """Std across the units of each example, averaged over examples: 0 = identical units."""
+    if act.shape[1] < 2:
+        return _nan(act)
+    return act.float().std(dim=1).mean()
+
+
+def layer_scalars(
+    act: Tensor | None,
+    preact: Tensor | None,
+    out_grad: Tensor | None,
+    weight: Tensor | None,
+    weight_grad: Tensor | None,
+    weight_after: Tensor | None,
+    activation: str,
+) -> Tensor:
+    """The layer's scalars in LAYER_SCALARS order, as a (N_SCALARS,) float32 tensor."""
+    ref = next(t for t in (act, preact, out_grad, weight) if t is not None)
+    nan = _nan(ref)
+
+    if act is not None and act.numel() > 1:
+        act_std, act_mean = torch.std_mean(act.float())
+        acts = [act_mean, act_std, saturated_fraction(act, activation)]
+        acts += [dead_fraction(act, activation), unit_spread(act)]
+    else:
+        acts = [nan] * 5
+
+    w_std = _std(weight, ref)
+    g_std = _std(weight_grad, ref)
+    update_std = nan
+    if weight is not None and weight_after is not None:
+        update_std = _std(weight_after.float() - weight.float(), ref)
+    out = acts + [_std(preact, ref), _std(out_grad, ref), _norm(out_grad, ref)]
+    out += [_norm(weight, ref), w_std, _norm(weight_grad, ref), g_std]
+    out += [g_std / w_std, update_std / w_std]
+    return torch.stack(out)
+
+
+# ---- histograms ----------------------------------------------------------------------------
+
+
+def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor) -> Tensor:
+    """(2 + bins,) float64: lo, hi, then counts over `bins` uniform bins on [lo, hi].
+
+    Values outside [lo, hi] count in the end bins; NaN is not counted. Binning is done in
+    float64 so that it agrees with numpy.histogram on edges = linspace(lo, hi, bins + 1).
+    """
+    v = values.detach().reshape(-1).double()  # (n,)
+    is_nan = torch.isnan(v)
+    v = torch.where(is_nan, lo, v).clamp(lo, hi)
+    idx = ((v - lo) * (bins / (hi - lo))).floor_().clamp_(0, bins - 1).long()
+    ones = torch.ones((), dtype=torch.float64, device=v.device).expand(v.numel())
+    counts = torch.zeros(bins, dtype=torch.float64, device=v.device).index_add_(0, idx, ones)
+    counts[0] -= is_nan.sum()  # NaN was parked in the first bin
+
+    bounds = torch.empty(2, dtype=torch.float64, device=v.device)
+    bounds[0], bounds[1] = lo, hi
+    return torch.cat([bounds, counts])
+
+
+def data_range(values: Tensor) -> tuple[Tensor, Tensor]:
+    """[min, max] of the finite values as float32 0-d tensors, widened by 0.5 if equal.
+
+    With no finite value the range is [0, 1]. Computed without leaving the device.
+    """
+    v = values.detach().reshape(-1).float()
+    finite = torch.isfinite(v)
+    lo = torch.where(finite, v, math.inf).amin()
+    hi = torch.where(finite, v, -math.inf).amax()
+    empty = ~finite.any()
+    lo, hi = torch.where(empty, 0.0, lo), torch.where(empty, 1.0, hi)
+    same = lo == hi
+    return torch.where(same, lo - 0.5, lo).double(), torch.where(same, hi + 0.5, hi).double()
+
+
+def act_histogram(act: Tensor, activation: str, bins: int) -> Tensor:
+    """Activations over the activation's own range (tanh, sigmoid) or the data's range."""
+    lo, hi = BOUNDED_RANGE.get(activation) or data_range(act)
+    return histogram(act, bins, lo, hi)
+
+
+def grad_histogram(grad: Tensor, bins: int) -> Tensor:
+    """log10 |grad| over GRAD_LOG_RANGE; exact zeros (log10 0 = -inf) land in the first bin."""
+    lo, hi = GRAD_LOG_RANGE
+    return histogram(grad.detach().double().abs().log10(), bins, lo, hi)
+
+
+def weight_histogram(weight: Tensor, bins: int) -> Tensor:
+    lo, hi = data_range(weight)
+    return histogram(weight, bins, lo, hi)
+
+
+def _empty_hist(bins: int, ref: Tensor) -> Tensor:
+    out = torch.full((bins + 2,), math.nan, dtype=torch.float64, device=ref.device)
+    out[2:] = 0.0
+    return out
+
+
+def layer_histograms(
+    act: Tensor | None,
+    weight_grad: Tensor | None,
+    weight: Tensor | None,
+    activation: str,
+    bins: int,
+) -> Tensor:
+    """(3, 2 + bins) float64 in HISTOGRAMS order (act, grad, weight): lo, hi, counts."""
+    ref = next(t for t in (act, weight_grad, weight) if t is not None)
+    rows = [
+        act_histogram(act, activation, bins) if act is not None else _empty_hist(bins, ref),
+        grad_histogram(weight_grad, bins) if weight_grad is not None else _empty_hist(bins, ref),
+        weight_histogram(weight, bins) if weight is not None else _empty_hist(bins, ref),
+    ]
+    return torch.stack(rows)
+
+
+def measure_layer(
+    act: Tensor | None,
+    preact: Tensor | None,
+    out_grad: Tensor | None,
+    weight: Tensor | None,
+    weight_grad: Tensor | None,
+    weight_after: Tensor | None,
+    activation: str,
+    bins: int = 0,
+) -> Tensor:
+    """One layer as a float64 vector: the scalars, then (if bins > 0) the three histograms.
+
+    Length N_SCALARS + 3 * (bins + 2) with histograms, N_SCALARS without. Stack the vectors
+    of every layer and move them to the host at once; `to_layer_stats` reads them back.
+    """
+    scalars = layer_scalars(act, preact, out_grad, weight, weight_grad, weight_after, activation)
+    if bins <= 0:
+        return scalars.double()
+    hists = layer_histograms(act, weight_grad, weight, activation, bins)
+    return torch.cat([scalars.double(), hists.reshape(-1)])
+
+
+def to_layer_stats(name: str, row: np.ndarray, bins: int = 0) -> LayerStats:
+    """The LayerStats a `measure_layer` vector stands for (row on the host, as numpy)."""
+    values = dict(zip(LAYER_SCALARS, (float(x) for x in row[:N_SCALARS]), strict=True))
+    hists: dict[str, Hist | None] = dict.fromkeys(HISTOGRAMS)
+    if bins > 0:
+        block = row[N_SCALARS:].reshape(len(HISTOGRAMS), bins + 2)
+        for kind, h in zip(HISTOGRAMS, block, strict=True):
+            if not math.isnan(h[0]):
+                hists[kind] = Hist(float(h[0]), float(h[1]), h[2:].astype(np.float32))
+    return LayerStats(name=name, **values, **hists)

@@ -1,0 +1,367 @@
+"""The synchronous trainer: builds what a spec describes and trains it one step at a time.
+
+A sampled step is measured on the network the step used, before its update: the frame at step
+0 is the initial network. Only the update ratio looks past the update, at the step just taken.
+Everything a frame holds is computed on the training device and reaches the host in one copy.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from tuigrad.engine import registry, stats
+from tuigrad.engine.data import make_dataset
+from tuigrad.engine.device import VAL_CHUNK, check_memory, resolve_device
+from tuigrad.engine.model import Net, layer_infos
+from tuigrad.frames import Frame, LayerInfo
+from tuigrad.spec import Spec
+
+# Frame-level values in the host copy, before the per-layer rows.
+_HEAD = (
+    "loss",
+    "accuracy",
+    "grad_norm",
+    "grad_norm_clipped",
+    "clipped",
+    "val_loss",
+    "val_accuracy",
+)
+
+
+def _seed(seed: int, stream: int) -> int:
+    # Independent streams for data order, init and dropout, all from the one spec seed.
+    return (seed * 1_000_003 + stream) % 2**63
+
+
+def _total_norm(grads: list[Tensor]) -> Tensor:
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+class Trainer:
+    """Builds the model, data and optimizer a spec describes and trains them step by step.
+
+    `step()` returns a Frame on sampled steps. A non-finite loss or gradient skips that update,
+    returns its frame and leaves the reason in `halted`; it is never raised. Building raises
+    TrainingError (device, memory) or SpecError (data) with a one-line message.
+    """
+
+    spec: Spec
+    device: torch.device
+    layers: tuple[LayerInfo, ...]
+    step_count: int  # steps taken; the next step's number
+    halted: str  # why the last step skipped its update (non-finite), or ""
+
+    def __init__(self, spec: Spec) -> None:
+        self._build(spec)
+
+    def _build(self, spec: Spec) -> None:
+        device = resolve_device(spec.device)
+        check_memory(spec, device)
+        data = make_dataset(spec.data, spec.seed).to(device)
+        init_gen = torch.Generator().manual_seed(_seed(spec.seed, 1))
+        dropout_gen = torch.Generator(device=device).manual_seed(_seed(spec.seed, 2))
+        model = Net(spec, init_gen, dropout_gen).to(device)
+        params = list(model.parameters())
+        optimizer = registry.OPTIMIZERS[spec.optimizer.name](params, spec.optimizer)
+
+        self.spec, self.device, self.data = spec, device, data
+        self.model, self.params, self.optimizer = model, params, optimizer
+        self.layers = layer_infos(spec)
+        self._dropout_gen = dropout_gen
+        self._batch_gen = torch.Generator().manual_seed(_seed(spec.seed, 3))
+        self._order: Tensor | None = None
+        self._cursor = 0
+        self.step_count = 0
+        self.halted = ""
+        self._next_val = 0
+        self._next_hist = 0
+        self._t0 = time.perf_counter()
+
+    # ---- controls ----------------------------------------------------------------------
+
+    def reset(self, spec: Spec | None = None, reseed: bool = False) -> None:
+        """Rebuild from `spec` (default: the current one); the same seed gives the same weights.
+
+        With `reseed` the seed moves on by one, so the new run is still reproducible.
+        """
+        spec = spec or self.spec
+        if reseed:
+            spec = replace(spec, seed=(spec.seed + 1) % 2**63)
+        self._build(spec)
+
+    def reseed(self) -> None:
+        self.reset(reseed=True)
+
+    def set_lr(self, lr: float) -> None:
+        """Change the base learning rate from the next step on (the schedule still applies)."""
+        self.spec = self.spec.with_values({"optimizer.lr": lr})
+
+    def set_clip(self, mode: str, value: float | None = None) -> None:
+        """Clip by "norm" (value = max_norm), by "value" (value = clip_value), or "none"."""
+        values: dict[str, object] = {"clip.mode": mode}
+        key = {"norm": "clip.max_norm", "value": "clip.clip_value"}.get(mode)
+        if key and value is not None:
+            values[key] = value
+        self.spec = self.spec.with_values(values)
+
+    def lr_at(self, step: int) -> float:
+        opt = self.spec.optimizer
+        return registry.SCHEDULES[opt.schedule](step, opt.lr, opt)
+
+    # ---- one step ----------------------------------------------------------------------
+
+    def step(self, measure: bool | None = None) -> Frame | None:
+        """Train one step; return its frame if the step is sampled (or `measure` is True)."""
+        k = self.step_count
+        sampled = k % self.spec.probe.every == 0 if measure is None else measure
+        lr = self.lr_at(k)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = self._batch()
+        val = self._validate() if sampled and k >= self._next_val else None
+
+        out, loss = self._forward_backward(x, y, capture=sampled)
+        grads = self._grads(loss, sampled)
+        if grads is None:  # non-finite on a step that was not sampled: measure it again
+            sampled = True
+            out, loss = self._forward_backward(x, y, capture=True)
+            grads = self._grads(loss, sampled)
+        grad_norm, grad_norm_clipped, clipped, pre_clip = grads
+
+        before = None
+        if not self.halted:
+            if sampled:
+                before = [b.linear.weight.detach().clone() for b in self.model.blocks]
+            self.optimizer.step()
+        self.step_count += 1
+        if not sampled:
+            return None
+        frame = self._frame(
+            k, lr, out, y, loss, grad_norm, grad_norm_clipped, clipped, pre_clip, before, val
+        )
+        self.model.set_capture(False)
+        return frame
+
+    def measure(self, backward: bool = True, histograms: bool = True) -> Frame:
+        """Measure the network as it is, on the next batch, without changing anything.
+
+        With `backward` False only the forward statistics are measured (gradients are NaN).
+        """
+        x, y = self._batch(peek=True)
+        buffers = [b.detach().clone() for b in self.model.buffers()]  # BatchNorm running stats
+        rng = self._dropout_gen.get_state()
+        if backward:
+            out, loss = self._forward_backward(x, y, capture=True)
+            grad_norm = _total_norm([p.grad for p in self.params if p.grad is not None])
+            pre_clip = [b.linear.weight.grad for b in self.model.blocks]
+        else:
+            self.model.set_capture(True)
+            with torch.no_grad():
+                out = self.model(x)
+                loss = self._loss(out, y)
+            grad_norm, pre_clip = torch.tensor(math.nan, device=self.device), None
+        nan = torch.tensor(math.nan, device=self.device)
+        frame = self._frame(
+            self.step_count, self.lr_at(self.step_count), out, y, loss, grad_norm, grad_norm,
+            nan, pre_clip, None, None, histograms,
+        )  # fmt: skip
+        self.model.set_capture(False)
+        self.optimizer.zero_grad(set_to_none=True)
+        for saved, buf in zip(buffers, self.model.buffers(), strict=True):
+            buf.copy_(saved)
+        self._dropout_gen.set_state(rng)
+        return frame
+
+    # ---- pieces of a step ----------------------------------------------------------------
+
+    def _batch(self, peek: bool = False) -> tuple[Tensor, Tensor]:
+        n = len(self.data.x_train)
+        size = min(self.spec.data.batch_size, n)
+        if self._order is None or self._cursor + size > n:
+            self._order = torch.randperm(n, generator=self._batch_gen).to(self.device)
+            self._cursor = 0
+        idx = self._order[self._cursor : self._cursor + size]
+        if not peek:
+            self._cursor += size
+        return self.data.x_train[idx], self.data.y_train[idx]
+
+    def _loss(self, out: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+        if self.data.classification:
+            return F.cross_entropy(out, y, reduction=reduction)
+        return F.mse_loss(out, y, reduction=reduction)
+
+    def _forward_backward(self, x: Tensor, y: Tensor, capture: bool) -> tuple[Tensor, Tensor]:
+        self.model.train()
+        self.model.set_capture(capture)
+        out = self.model(x)  # (batch, outputs)
+        loss = self._loss(out, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return out, loss
+
+    def _grads(self, loss: Tensor, sampled: bool) -> tuple | None:
+        """Gradient norm, clipping, and the non-finite check (the one sync of a plain step).
+
+        Returns None when the step is non-finite and not sampled, so it is measured again.
+        """
+        grads = [p.grad for p in self.params if p.grad is not None]
+        grad_norm = _total_norm(grads)
+        pre_clip = None
+        if sampled:
+            copy = self.spec.clip.mode != "none"
+            pre_clip = [b.linear.weight.grad for b in self.model.blocks]
+            pre_clip = [g.clone() for g in pre_clip] if copy else pre_clip
+        clipped = self._clip(grads, sampled)
+
+        loss_ok, grad_ok = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
+        self.halted = ""
+        if not (loss_ok and grad_ok):
+            what = "loss" if not loss_ok else "gradient"
+            self.halted = f"non-finite {what} at step {self.step_count}: update skipped, run paused"
+            if not sampled:
+                return None
+
+        grad_norm_clipped = grad_norm
+        if sampled and self.spec.clip.mode != "none":
+            grad_norm_clipped = _total_norm(grads)
+        return grad_norm, grad_norm_clipped, clipped, pre_clip
+
+    def _clip(self, grads: list[Tensor], sampled: bool) -> Tensor:
+        """Clip in place; returns whether clipping acted (only worked out on sampled steps)."""
+        clip = self.spec.clip
+        acted = torch.zeros((), device=self.device)
+        if clip.mode == "norm":
+            total = torch.nn.utils.clip_grad_norm_(self.params, clip.max_norm, clip.norm_type)
+            acted = (total > clip.max_norm).float()
+        elif clip.mode == "value":
+            if sampled:
+                biggest = torch.stack([g.detach().abs().amax() for g in grads]).amax()
+                acted = (biggest > clip.clip_value).float()
+            torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
+        return acted
+
+    def _validate(self) -> tuple[Tensor, Tensor]:
+        """Loss and accuracy on the validation split, in eval mode (BatchNorm running stats)."""
+        every = self.spec.probe.val_every
+        self._next_val = (self.step_count // every + 1) * every if every else math.inf
+        x, y = self.data.x_val, self.data.y_val
+        nan = torch.tensor(math.nan, device=self.device)
+        if every == 0 or len(x) == 0:
+            return nan, nan
+
+        self.model.eval()
+        self.model.set_capture(False)
+        total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
+        with torch.no_grad():
+            for i in range(0, len(x), VAL_CHUNK):
+                out = self.model(x[i : i + VAL_CHUNK])
+                total += self._loss(out, y[i : i + VAL_CHUNK], reduction="sum")
+                if self.data.classification:
+                    correct += (out.argmax(1) == y[i : i + VAL_CHUNK]).sum()
+        self.model.train()
+        accuracy = correct / len(x) if self.data.classification else nan
+        return total / len(x), accuracy
+
+    def _hist_due(self, step: int) -> bool:
+        if step < self._next_hist:
+            return False
+        every = self.spec.probe.hist_every or self.spec.probe.every
+        self._next_hist = (step // every + 1) * every
+        return True
+
+    def _frame(
+        self,
+        k: int,
+        lr: float,
+        out: Tensor,
+        y: Tensor,
+        loss: Tensor,
+        grad_norm: Tensor,
+        grad_norm_clipped: Tensor,
+        clipped: Tensor,
+        pre_clip: list[Tensor] | None,
+        before: list[Tensor] | None,
+        val: tuple[Tensor, Tensor] | None,
+        histograms: bool | None = None,
+    ) -> Frame:
+        probe = self.spec.probe
+        due = self._hist_due(k) if histograms is None else histograms
+        bins = probe.bins if due else 0
+        rows = []
+        for i, block in enumerate(self.model.blocks):
+            preact, act = block.captured  # (batch, width) each
+            out_grad = act.grad
+            if probe.act_rows and probe.act_rows < len(act):
+                r = probe.act_rows
+                preact, act = preact[:r], act[:r]
+                out_grad = out_grad[:r] if out_grad is not None else None
+            weight = block.linear.weight.detach()
+            w_before, w_after = (before[i], weight) if before is not None else (weight, None)
+            g = pre_clip[i] if pre_clip is not None else None
+            rows.append(
+                stats.measure_layer(
+                    act.detach(),
+                    preact.detach(),
+                    out_grad,
+                    w_before,
+                    g,
+                    w_after,
+                    block.activation,
+                    bins,
+                )
+            )
+
+        nan = torch.tensor(math.nan, device=self.device)
+        val_loss, val_acc = val if val is not None else (nan, nan)
+        head = [
+            loss.detach(),
+            self._accuracy(out, y),
+            grad_norm,
+            grad_norm_clipped,
+            clipped,
+            val_loss,
+            val_acc,
+        ]
+        layer_rows = torch.stack(rows)  # (layers, values)
+        host = (
+            torch.cat([torch.stack(head).double().reshape(-1), layer_rows.reshape(-1)])
+            .cpu()
+            .numpy()
+        )
+        return self._to_frame(k, lr, host, layer_rows.shape, bins, len(act))
+
+    def _accuracy(self, out: Tensor, y: Tensor) -> Tensor:
+        if not self.data.classification:
+            return torch.tensor(math.nan, device=self.device)
+        return (out.detach().argmax(1) == y).float().mean()
+
+    def _to_frame(
+        self, k: int, lr: float, host: np.ndarray, shape: torch.Size, bins: int, rows: int
+    ) -> Frame:
+        values = dict(zip(_HEAD, host[: len(_HEAD)].tolist(), strict=True))
+        layer_rows = host[len(_HEAD) :].reshape(tuple(shape))
+        layers = tuple(
+            stats.to_layer_stats(info.name, row, bins)
+            for info, row in zip(self.layers, layer_rows, strict=True)
+        )
+        return Frame(
+            step=k,
+            loss=values["loss"],
+            accuracy=values["accuracy"],
+            lr=lr,
+            grad_norm=values["grad_norm"],
+            grad_norm_clipped=values["grad_norm_clipped"],
+            clipped=bool(values["clipped"] > 0),
+            wall_time=time.perf_counter() - self._t0,
+            val_loss=values["val_loss"],
+            val_accuracy=values["val_accuracy"],
+            act_rows=rows,
+            layers=layers,
+        )
