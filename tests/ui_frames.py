@@ -80,3 +80,24 @@ def scripted(spec: Spec | None = None, steps: int = 60, **kw) -> ScriptedSource:
 
     kw.setdefault("steps_per_s", 250.0)
     return ScriptedSource(frames_for(layers, steps), layers, spec=spec, rebuild=rebuild, **kw)
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as plain text (no colours), one line per row."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        record=True,
+        color_system=None,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
+from tuigrad.errors import SpecError
 from tuigrad.sources.base import FrameSource, RunState, SourceStatus
 from tuigrad.spec import Spec
 from tuigrad.ui.glyphs import ASCII, UNICODE
@@ -82,8 +83,7 @@ class TuigradApp(App):
             return False
         self._version = version
         names = tuple(info.name for info in self.source.layers)
-        new_run = self.source.run_id != self.history.run_id or names != self.history.names
-        if new_run:
+        if self.source.run_id != self.history.run_id or names != self.history.names:
             self.history = RunHistory(names, run_id=self.source.run_id)
             self._read = 0
             if self.source.spec is not None:
@@ -96,7 +96,7 @@ class TuigradApp(App):
         self.status = status
         if not self.dashboard.is_mounted:
             return True
-        self.dashboard.new_run() if new_run else self.dashboard.redraw()
+        self.dashboard.redraw()
         if state_changed:
             self.screen.refresh_bindings()
         return True
@@ -107,7 +107,11 @@ class TuigradApp(App):
         if self.spec is None:
             return
         lr = self.spec.optimizer.lr * factor
-        self.spec = self.spec.with_values({"optimizer.lr": lr})
+        try:
+            self.spec = self.spec.with_values({"optimizer.lr": lr})
+        except SpecError as exc:
+            self.notify(str(exc), severity="error")
+            return
         self.source.set_lr(lr)
         self.notify(f"Learning rate {lr:.3g}", timeout=1.5)
         self.poll()

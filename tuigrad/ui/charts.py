@@ -46,8 +46,8 @@ def sparkline(
         elif v == -math.inf:
             cells.append(glyphs.zero)
         else:
-            level = round((v - lo) / span * top)
-            cells.append(glyphs.levels[min(max(level, 0), top)])
+            level = round(min(max((v - lo) / span, 0.0), 1.0) * top)
+            cells.append(glyphs.levels[level])
     return " " * (width - len(cells)) + "".join(cells)
 
 

@@ -65,6 +65,17 @@ def fmt_num(value: float, digits: int = 2) -> str:
     return f"{value:.{max(digits - 1, 0)}e}"
 
 
+def fmt_signed(value: float) -> str:
+    """A signed number in at most 6 characters, two decimals near zero: `+0.02`, `-1.3e+03`."""
+    if not math.isfinite(value):
+        return fmt_num(value)
+    if abs(value) < 9.995:
+        return f"{value:+.2f}"
+    if abs(value) < 999.5:
+        return f"{value:+.0f}"
+    return f"{value:+.0e}"
+
+
 def fmt_log(value: float) -> str:
     """A log10 value with one decimal: `-3.2`; `-Inf` for the log of zero."""
     if math.isnan(value):

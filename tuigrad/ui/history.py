@@ -13,30 +13,37 @@ RUN_SERIES = ("step", "loss", "accuracy", "lr", "grad_norm", "grad_norm_clipped"
 
 
 class Series:
-    """A growing series of floats kept under `cap` points by averaging neighbours when full.
+    """A growing series of floats kept under `cap` points: when full, neighbours are averaged
+    and from then on each stored point is the mean of `stride` incoming values.
 
-    The mean of a pair with a NaN is NaN, so a non-finite value stays visible after compaction.
+    The mean of a group with a NaN is NaN, so a non-finite value stays visible after compaction.
     """
 
     def __init__(self, cap: int = 4096) -> None:
         self._data = np.empty(cap, dtype=np.float64)
         self._n = 0
-        self.stride = 1  # original points per stored point
+        self._pending = np.empty(0)  # raw values of a group not yet complete
+        self.stride = 1  # incoming values per stored point
 
     def __len__(self) -> int:
-        return self._n
+        return self._n + (1 if len(self._pending) else 0)
 
     def extend(self, values: np.ndarray) -> None:
-        values = np.asarray(values, dtype=np.float64)
-        for chunk in np.array_split(
-            values, max(1, math.ceil(len(values) / (len(self._data) // 2)))
-        ):
-            if self._n + len(chunk) > len(self._data):
-                self._compact()
-            self._data[self._n : self._n + len(chunk)] = chunk
-            self._n += len(chunk)
+        raw = np.concatenate([self._pending, np.asarray(values, dtype=np.float64)])
+        while True:
+            full = len(raw) // self.stride
+            if self._n + full <= len(self._data):
+                break
+            raw = np.concatenate([self._compact(), raw])
+        groups = raw[: full * self.stride].reshape(full, self.stride).mean(axis=1)
+        self._data[self._n : self._n + full] = groups
+        self._n += full
+        self._pending = raw[full * self.stride :]
 
     def values(self) -> np.ndarray:
+        """The stored points, then the mean of the incomplete group if there is one."""
+        if len(self._pending):
+            return np.append(self._data[: self._n], self._pending.mean())
         return self._data[: self._n]
 
     def resample(self, width: int) -> np.ndarray:
@@ -48,13 +55,14 @@ class Series:
         sums = np.add.reduceat(data, edges[:-1])
         return sums / np.diff(edges)
 
-    def _compact(self) -> None:
+    def _compact(self) -> np.ndarray:
+        """Halve the stored points; returns the odd one out as raw values of the next group."""
         n = self._n - self._n % 2
+        odd = np.repeat(self._data[n], self.stride) if self._n % 2 else np.empty(0)
         self._data[: n // 2] = self._data[:n].reshape(-1, 2).mean(axis=1)
-        if self._n % 2:
-            self._data[n // 2] = self._data[n]
-        self._n = n // 2 + self._n % 2
+        self._n = n // 2
         self.stride *= 2
+        return odd
 
 
 class RunHistory:
@@ -92,7 +100,7 @@ class RunHistory:
             self._grad_log[self.count % self.window] = row
             self.recent_clipped[self.count % self.window] = frame.clipped
             self.count += 1
-        self._take_latest(frames[-1], index)
+        self._take_latest(frames, index)
 
     def _add_run_series(self, frames: Sequence[Frame]) -> None:
         cols = np.array([[getattr(f, key) for key in RUN_SERIES] for f in frames], dtype=np.float64)
@@ -106,18 +114,25 @@ class RunHistory:
             if bad.any():
                 self.nonfinite_since = int(cols[int(np.argmax(bad)), 0])
 
-    def _take_latest(self, frame: Frame, index: dict[str, int]) -> None:
-        self.latest = frame
-        for layer in frame.layers:
+    def _take_latest(self, frames: Sequence[Frame], index: dict[str, int]) -> None:
+        self.latest = frames[-1]
+        for layer in self.latest.layers:
             i = index.get(layer.name)
-            if i is None:
-                continue
-            self.layer_stats[i] = layer
-            self.update_log[i] = layer.update_ratio_log10
-            for kind in HISTOGRAMS:
-                hist = getattr(layer, kind)
-                if hist is not None:  # histograms may be sampled less often than scalars
-                    self.hists[kind][i] = hist
+            if i is not None:
+                self.layer_stats[i] = layer
+                self.update_log[i] = layer.update_ratio_log10
+        # Histograms may be sampled less often than scalars: keep each layer's newest one.
+        wanted = {(kind, i) for kind in HISTOGRAMS for i in range(len(self.names))}
+        for frame in reversed(frames):
+            for layer in frame.layers:
+                i = index.get(layer.name)
+                for kind in HISTOGRAMS:
+                    hist = getattr(layer, kind)
+                    if hist is not None and (kind, i) in wanted:
+                        self.hists[kind][i] = hist
+                        wanted.discard((kind, i))
+            if not wanted:
+                break
 
     def grad_log(self, last: int) -> np.ndarray:
         """(k, layers) log10 weight-grad norms of the last k <= `last` frames, oldest first."""

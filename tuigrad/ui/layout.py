@@ -20,10 +20,10 @@ COLUMNS = (
     Column("grad", 16, 0, flex=3, cap=200),
     Column("gval", 5, 3),
     Column("hist", 12, 1, flex=2, cap=80),
-    Column("mean", 13, 5),
+    Column("mean", 12, 5),
     Column("health", 8, 2),
     Column("upd", 9, 3),
-    Column("uval", 4, 4),
+    Column("uval", 5, 4),
 )
 
 

@@ -48,6 +48,7 @@ GLOBAL_FIELDS = (
 
 
 MOVE = Binding.Group("move")
+FILE = Binding.Group("save/load")
 
 
 def field_id(key: str) -> str:
@@ -74,7 +75,7 @@ class BuilderScreen(Screen):
             "ctrl+up,K",
             "move_layer(-1)",
             "up",
-            key_display="ctrl+↑",
+            key_display="^↑",
             tooltip="Move the selected layer up",
             group=MOVE,
         ),
@@ -82,16 +83,14 @@ class BuilderScreen(Screen):
             "ctrl+down,J",
             "move_layer(1)",
             "down",
-            key_display="ctrl+↓",
+            key_display="^↓",
             tooltip="Move the selected layer down",
             group=MOVE,
         ),
         Binding(
-            "ctrl+s", "save", "Save", tooltip="Save the experiment as TOML to the file named below"
+            "ctrl+s", "save", "Save", tooltip="Save as TOML to the file named below", group=FILE
         ),
-        Binding(
-            "ctrl+o", "load", "Load", tooltip="Load the experiment from the TOML file named below"
-        ),
+        Binding("ctrl+o", "load", "Load", tooltip="Load the TOML file named below", group=FILE),
     ]
 
     def __init__(self, spec: Spec, *, name: str | None = None) -> None:
@@ -279,17 +278,21 @@ class BuilderScreen(Screen):
 
     def _flag(self, key: str, reason: str | None) -> None:
         """Mark a field invalid with the reason shown under it, or clear the mark."""
+        if reason is None and key not in self.errors:
+            return
+        had_errors = bool(self.errors)
         error = self.query_one(f"#{field_id(key)}-error", Static)
         self.query_one(f"#{field_id(key)}").set_class(reason is not None, "-invalid")
         if reason is None:
-            self.errors.pop(key, None)
+            del self.errors[key]
             error.display = False
         else:
             self.errors[key] = reason
             error.update(reason)
             error.display = True
         self._show_status()
-        self.refresh_bindings()
+        if had_errors != bool(self.errors):
+            self.refresh_bindings()  # the footer offers Train only for a valid spec
 
     def _show_status(self) -> None:
         status = self.query_one("#builder-status", Static)
@@ -428,7 +431,7 @@ def _row(label: str, widget: Widget, key: str | None = None) -> ComposeResult:
         yield Label(label, id=label_id, classes="field-label")
         yield widget
     if key:
-        error = Static("", id=f"{field_id(key)}-error", classes="field-error")
+        error = Static("", id=f"{field_id(key)}-error", classes="field-error", markup=False)
         error.display = False
         yield error
 

@@ -14,6 +14,8 @@ from tuigrad.ui.widgets.overview import RunLine, SeriesChart
 
 LR_FACTOR = 2.0
 SIDE_PANEL_MIN_WIDTH = 150
+CHART_MIN_HEIGHT = 4
+CHART_MAX_HEIGHT = 10
 # Which source control each action needs, and in which states it applies.
 NEEDS = {
     "start": ("start", (RunState.IDLE, RunState.PAUSED)),
@@ -178,21 +180,33 @@ class DashboardScreen(Screen):
 
     # Drawing.
 
-    def new_run(self) -> None:
-        app = self.app
-        self.query_one(LayerTable).set_run(app.source.layers, app.history)
-        self.query_one("#side-text", Static).update(_side_text(app))
-        self.redraw()
-
     def redraw(self) -> None:
+        """Show what the app holds; a new run (new history) also resets the rows and notes."""
         app = self.app
+        table = self.query_one(LayerTable)
+        if table.history is not app.history:
+            table.set_run(app.source.layers, app.history)
+            self.query_one("#side-text", Static).update(_side_text(app))
+            self._fit_charts()
         self.query_one(RunLine).update_view(app.history, app.status, app.spec, app.source.title)
         for chart in self.query(SeriesChart):
             chart.update_view(app.history, app.spec)
         self.query_one(LayerTable).data_changed()
 
     def on_resize(self) -> None:
+        self._fit_charts()
         self.call_after_refresh(self.redraw)
+
+    def _fit_charts(self) -> None:
+        """Charts take the rows the layer table does not need, up to a third of the screen."""
+        height = self.size.height
+        rows = len(self.app.source.layers) + 1
+        spare = height - 2 - rows  # the run line and the footer
+        charts = self.query_one("#charts")
+        new = max(CHART_MIN_HEIGHT, min(spare, height // 3, CHART_MAX_HEIGHT))
+        if charts.styles.height is None or charts.styles.height.value != new:
+            charts.styles.height = new
+            self.call_after_refresh(self.redraw)
 
 
 def _side_text(app) -> str:  # noqa: ANN001

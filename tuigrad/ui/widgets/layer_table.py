@@ -11,7 +11,7 @@ from textual.strip import Strip
 
 from tuigrad.frames import Hist, LayerInfo, LayerStats
 from tuigrad.ui import charts
-from tuigrad.ui.glyphs import UNICODE, Glyphs, fit, fmt_log, fmt_num, fmt_pct
+from tuigrad.ui.glyphs import UNICODE, Glyphs, fit, fmt_log, fmt_num, fmt_pct, fmt_signed
 from tuigrad.ui.history import RunHistory
 from tuigrad.ui.layout import fit_columns
 from tuigrad.ui.widgets.lines import Line, LineStyles
@@ -174,7 +174,7 @@ class LayerTable(ScrollView, can_focus=True):
             "grad": f"log10|gW| {lo:+.0f}{g.ellipsis}{hi:+.0f}",
             "gval": "now",
             "hist": HIST_TITLES[self.kind] + (bins[2] if bins else ""),
-            "mean": "act mean ±std",
+            "mean": "mean ±std",
             "health": "sat/dead",
             "upd": "upd:data",
             "uval": "",
@@ -213,7 +213,7 @@ class LayerTable(ScrollView, can_focus=True):
         if key == "hist":
             return self._hist_cell(row, width, stats)
         if key == "mean":
-            return f"{fmt_num(stats.act_mean)} ±{fmt_num(stats.act_std)}", "muted"
+            return f"{fmt_signed(stats.act_mean)} ±{fmt_signed(stats.act_std)[1:]}", "muted"
         if key == "health":
             return _health(info, stats)
         if key == "upd":

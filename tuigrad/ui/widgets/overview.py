@@ -98,14 +98,10 @@ class SeriesChart(Lines):
 
     STYLE_PREFIX = "series-chart"
     COMPONENT_CLASSES = {f"series-chart--{name}" for name in ("title", "bars", "bad")}
-    DEFAULT_CSS = "SeriesChart { height: 4; }"
 
     def __init__(self, key: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.key = key
-
-    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
-        return self.styles.height.value if self.styles.height else 4
 
     def update_view(self, history: RunHistory, spec: Spec | None) -> None:
         self.show(self.build(history, spec, self.size.width, self.size.height))
