@@ -104,19 +104,24 @@ class DashboardScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield RunLine(id="run-line")
+        self.run_line = RunLine(id="run-line")
+        self.charts = [
+            SeriesChart("loss", id="loss-chart"),
+            SeriesChart("accuracy", id="accuracy-chart"),
+            SeriesChart("grad_norm", id="grad-chart"),
+        ]
+        self.table = LayerTable(id="layers")
+        yield self.run_line
         with Horizontal(id="charts"):
-            yield SeriesChart("loss", id="loss-chart")
-            yield SeriesChart("accuracy", id="accuracy-chart")
-            yield SeriesChart("grad_norm", id="grad-chart")
+            yield from self.charts
         with Horizontal(id="main"):
-            yield LayerTable(id="layers")
+            yield self.table
             with VerticalScroll(id="side"):
                 yield Static("", id="side-text", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(LayerTable).focus()
+        self.table.focus()
         # The notes open by themselves only where they leave the layer rows enough room.
         self.query_one("#side").display = self.app.size.width >= SIDE_PANEL_MIN_WIDTH
 
@@ -183,15 +188,15 @@ class DashboardScreen(Screen):
     def redraw(self) -> None:
         """Show what the app holds; a new run (new history) also resets the rows and notes."""
         app = self.app
-        table = self.query_one(LayerTable)
+        table = self.table
         if table.history is not app.history:
             table.set_run(app.source.layers, app.history)
             self.query_one("#side-text", Static).update(_side_text(app))
             self._fit_charts()
-        self.query_one(RunLine).update_view(app.history, app.status, app.spec, app.source.title)
-        for chart in self.query(SeriesChart):
+        self.run_line.update_view(app.history, app.status, app.spec, app.source.title)
+        for chart in self.charts:
             chart.update_view(app.history, app.spec)
-        self.query_one(LayerTable).data_changed()
+        table.data_changed()
 
     def on_resize(self) -> None:
         self._fit_charts()

@@ -8,10 +8,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tuigrad.ui.glyphs import UNICODE, Glyphs
-
-# One line: a few runs of text, each with the name of a component class (or "" for plain).
-Run = tuple[str, str]
-Line = tuple[Run, ...]
+from tuigrad.ui.rows import Line
 
 
 class LineStyles:
@@ -59,11 +56,13 @@ class Lines(Widget):
             self._strips.clear()
             self.refresh(layout=True)
             return
-        for y, line in enumerate(lines):
-            if line != self._lines[y]:
-                self._lines[y] = line
-                self._strips.pop(y, None)
-                self.refresh(Region(0, y, width, 1))
+        changed = [y for y, line in enumerate(lines) if line != self._lines[y]]
+        for y in changed:
+            self._lines[y] = lines[y]
+            self._strips.pop(y, None)
+        if changed:
+            # One repaint over the changed lines (charts change in most rows at once).
+            self.refresh(Region(0, changed[0], width, changed[-1] - changed[0] + 1))
 
     def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
         return len(self._lines)
