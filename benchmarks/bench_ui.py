@@ -1,0 +1,181 @@
+"""How much the dashboard costs per frame, and how many bytes it writes to a real terminal.
+
+    python benchmarks/bench_ui.py frame-time [--layers 50] [--size 200x60] [--frames 200]
+    python benchmarks/bench_ui.py bytes [--layers 20] [--size 120x40] [--fps 10] [--seconds 10]
+
+frame-time runs the app headless over scripted frames and measures, per new frame, the CPU time
+of the poll (history update, lines rebuilt for the visible rows), of the event-loop work and
+paint that follow until the app is idle, and of a full repaint of the screen (as on a resize).
+bytes runs the app in a child process under a pseudo-terminal of the given size, with a scripted
+source releasing frames faster than the redraw rate, and counts what it writes after start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pty
+import resource
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from dataclasses import replace
+from fcntl import ioctl
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.ui_frames import frames_for, scripted  # noqa: E402
+from tuigrad.sources.scripted import ScriptedSource, spec_layers  # noqa: E402
+from tuigrad.spec import Spec  # noqa: E402
+
+
+def _spec(layers: int) -> Spec:
+    return Spec(title=f"{layers} tanh layers, scripted").with_values({"model.depth": layers, "clip.mode": "norm"})
+
+
+def frame_time(args: argparse.Namespace) -> None:
+    from tuigrad.ui import TuigradApp
+
+    spec = _spec(args.layers)
+    frames = frames_for(spec_layers(spec), args.frames + 20)
+    source = scripted(spec, steps=20)
+    app = TuigradApp(source, fps=1.0)  # the timer stays out of the way; we poll by hand
+
+    async def run() -> tuple[list[float], list[float]]:
+        polls, paints, fulls = [], [], []
+        async with app.run_test(size=args.size) as pilot:
+            await pilot.pause()
+            for frame in frames[20:]:
+                source.push([frame])
+                t0 = time.process_time()
+                app.poll()
+                t1 = time.process_time()
+                # The widgets' updates reach the screen, which draws the changed regions.
+                await pilot.pause()
+                t2 = time.process_time()
+                app.screen._compositor.render_update(full=True)
+                t3 = time.process_time()
+                polls.append(t1 - t0)
+                paints.append(t2 - t1)
+                fulls.append(t3 - t2)
+        return polls, paints, fulls
+
+    polls, paints, fulls = asyncio.run(run())
+    results = (
+        ("poll: read, rebuild lines", polls),
+        ("paint the changed lines", paints),
+        ("both together", [a + b for a, b in zip(polls, paints, strict=True)]),
+        ("full repaint (resize)", fulls),
+    )
+    for name, values in results:
+        ms = sorted(v * 1000 for v in values)
+        print(
+            f"{name:26s} median {statistics.median(ms):6.2f} ms   p90 {ms[int(0.9 * len(ms))]:6.2f} ms"
+            f"   ({args.layers} layers, {args.size[0]}x{args.size[1]}, {len(ms)} frames)"
+        )
+
+
+def child(args: argparse.Namespace) -> None:
+    """The app as a user runs it, its source releasing frames at `rate` per second."""
+    from tuigrad.ui import TuigradApp
+
+    spec = _spec(args.layers)
+    layers = spec_layers(spec)
+    # Synthetic frames are slow to make: make 200, then replay them under new step numbers.
+    base = frames_for(layers, 200)
+    count = int(args.rate * (args.seconds + args.warmup + 10))
+    frames = [replace(base[i % len(base)], step=i) for i in range(count)]
+    source = ScriptedSource(frames, layers, spec=spec, shown=1, rate=args.rate, steps_per_s=args.rate)
+    source.start()
+    TuigradApp(source, fps=args.fps, ascii=args.ascii).run()
+
+
+def measure_bytes(args: argparse.Namespace) -> None:
+    master, slave = pty.openpty()
+    cols, rows = args.size
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    cmd = [sys.executable, __file__, "child", "--layers", str(args.layers), "--fps", str(args.fps)]
+    cmd += ["--rate", str(args.rate), "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+    cmd += ["--ascii"] if args.ascii else []
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+
+    def read_for(seconds: float) -> int:
+        total, end = 0, time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select([master], [], [], left)
+            if ready:
+                try:
+                    total += len(os.read(master, 65536))
+                except OSError:
+                    break
+        return total
+
+    # Wait for the first screen (making the frames takes a while), then let it settle.
+    ready, _, _ = select.select([master], [], [], 120)
+    startup = read_for(args.warmup)
+    usage0 = _child_cpu(proc.pid)
+    counted = read_for(args.seconds)
+    usage1 = _child_cpu(proc.pid)
+    os.write(master, b"q")
+    read_for(1.0)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=5)
+    os.close(master)
+    rate = counted / args.seconds / 1024
+    cpu = (usage1 - usage0) / args.seconds * 100 if usage0 is not None and usage1 is not None else float("nan")
+    print(
+        f"{cols}x{rows}, {args.layers} layers, --fps {args.fps}, frames at {args.rate:g}/s"
+        f"{' --ascii' if args.ascii else ''}: {rate:.1f} KiB/s over {args.seconds:g} s"
+        f" (start-up {startup / 1024:.0f} KiB), app CPU {cpu:.0f}% of one core"
+    )
+
+
+def _child_cpu(pid: int) -> float | None:
+    """User + system seconds of a running process, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.partition("x")
+    return int(w), int(h)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("frame-time")
+    p.add_argument("--layers", type=int, default=50)
+    p.add_argument("--size", type=_size, default=(200, 60))
+    p.add_argument("--frames", type=int, default=200)
+    for name in ("bytes", "child"):
+        p = sub.add_parser(name)
+        p.add_argument("--layers", type=int, default=20)
+        p.add_argument("--size", type=_size, default=(120, 40))
+        p.add_argument("--fps", type=float, default=10.0)
+        p.add_argument("--rate", type=float, default=200.0, help="frames released per second")
+        p.add_argument("--seconds", type=float, default=10.0)
+        p.add_argument("--warmup", type=float, default=3.0)
+        p.add_argument("--ascii", action="store_true")
+    args = parser.parse_args()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    {"frame-time": frame_time, "bytes": measure_bytes, "child": child}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""The app driven with Pilot over a scripted frame source: keys, screens, edge cases."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.widgets import Input, Select
+
+from tests.ui_frames import frames_for, screen_text, scripted
+from tuigrad import spec as specs
+from tuigrad.frames import Frame, Hist
+from tuigrad.sources.base import RunState
+from tuigrad.sources.scripted import ScriptedSource, spec_layers
+from tuigrad.spec import Spec
+from tuigrad.ui import TuigradApp
+from tuigrad.ui.screens.builder import BuilderScreen
+from tuigrad.ui.screens.dashboard import DashboardScreen
+from tuigrad.ui.screens.help import HelpScreen, key_table
+from tuigrad.ui.widgets.layer_table import LayerTable
+
+SPEC = Spec(title="Four tanh layers").with_values({"model.depth": 4, "clip.mode": "norm"})
+
+
+def make_app(tmp_path: Path, spec: Spec = SPEC, **kw) -> tuple[TuigradApp, ScriptedSource]:
+    source = scripted(spec, steps=kw.pop("steps", 20), shown=kw.pop("shown", None))
+    return TuigradApp(source, screenshot_dir=tmp_path, **kw), source
+
+
+async def test_every_key_in_the_help_does_what_it_says(tmp_path):
+    app, source = make_app(tmp_path, shown=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerTable)
+        side = app.screen.query_one("#side")
+        checks = {
+            "space": lambda: (
+                source.calls[-1] == ("start",) and app.status.state is RunState.RUNNING
+            ),
+            "n": lambda: source.calls[-1] == ("step_once",),
+            "r": lambda: source.calls[-1] == ("reset", None, False),
+            "R": lambda: source.calls[-1] == ("reset", None, True),
+            "+": lambda: source.calls[-1] == ("set_lr", pytest.approx(2 * SPEC.optimizer.lr)),
+            "-": lambda: source.calls[-1] == ("set_lr", pytest.approx(SPEC.optimizer.lr)),
+            "c": lambda: source.calls[-1] == ("set_clip", "none", None),
+            "h": lambda: table.kind == "grad_hist",
+            "p": lambda: side.display is True,
+            "s": lambda: (tmp_path / "tuigrad-step0.svg").is_file(),
+            "?": lambda: isinstance(app.screen, HelpScreen),
+            "e": lambda: isinstance(app.screen, BuilderScreen),
+        }
+        keys = {"space": "space", "+": "plus", "-": "minus", "?": "question_mark"}
+        for key, check in checks.items():
+            if key == "n":  # a single step is offered while paused
+                await pilot.press("space")
+            await pilot.press(keys.get(key, key))
+            await pilot.pause()
+            assert check(), key
+            if key in ("?", "e"):
+                await pilot.press("escape")
+                await pilot.pause()
+                assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert source.closed and source.calls[-1] == ("close",)
+    # Every key the help lists for the dashboard (and everywhere) was pressed above.
+    listed = {key for where, key, _ in key_table() if where != "builder"}
+    assert listed - {"ctrl+p"} == set(checks) | {"q"}
+
+
+async def test_footer_follows_the_run_state(tmp_path):
+    app, source = make_app(tmp_path, shown=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        active = app.screen.active_bindings
+        assert active["space"].binding.action == "start" and active["n"].enabled
+        await pilot.press("space")
+        await pilot.pause()
+        active = app.screen.active_bindings
+        assert active["space"].binding.action == "pause" and not active["n"].enabled
+        assert "Pause" in screen_text(app).splitlines()[-1]
+
+
+async def test_a_source_without_controls_offers_no_control_keys(tmp_path):
+    frames = frames_for(spec_layers(SPEC), 5)
+    source = ScriptedSource(frames, spec_layers(SPEC), spec=SPEC, controls=frozenset())
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        active = app.screen.active_bindings
+        assert not {"space", "n", "r", "R", "plus", "minus", "c", "e"} & set(active)
+        assert {"h", "question_mark", "q"} <= set(active)
+        await pilot.press("space", "r", "e")
+        assert source.calls == [] and isinstance(app.screen, DashboardScreen)
+
+
+async def test_command_palette_offers_every_enabled_key(tmp_path):
+    app, _ = make_app(tmp_path, shown=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for binding in DashboardScreen.BINDINGS:
+            if binding.action not in ("pause",):  # pause is offered while running
+                assert (binding.tooltip or binding.description) in titles
+
+
+async def test_builder_edits_make_the_spec_that_trains(tmp_path):
+    app, source = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        builder = app.screen
+        assert isinstance(builder, BuilderScreen)
+
+        width = builder.query_one("#f-width", Input)
+        width.focus()
+        await pilot.press(*"64")  # focus selects the text; typing replaces it
+        await pilot.pause()
+        builder.query_one("#f-activation", Select).value = "relu"
+        builder.query_one("#f-optimizer-name", Select).value = "adam"
+        builder.query_one("#f-optimizer-lr", Input).value = "3e-4"
+        builder.query_one("#f-init", Select).value = "normal"
+        await pilot.pause()
+        builder.query_one("#f-init-param", Input).value = "0.05"
+        await pilot.pause()
+
+        builder.query_one("#stack").focus()
+        await pilot.press("d", "x", "a")  # duplicate L1, remove the copy (L2), add a layer after L2
+        await pilot.pause()
+        builder.query_one("#f-width", Input).value = "16"
+        await pilot.pause()
+        builder.query_one("#stack").focus()
+        await pilot.press("ctrl+up")  # the new layer (L3) moves up to L2
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+
+    edited = replace(
+        SPEC.model.resolved()[0], width=64, activation="relu", init="normal", init_std=0.05
+    )
+    plain = SPEC.model.resolved()[1]
+    layers = [edited, replace(plain, width=16), plain, plain, plain]
+    expected = replace(SPEC, model=SPEC.model.with_layers(layers))
+    expected = expected.with_values({"optimizer.name": "adam", "optimizer.lr": 3e-4})
+    reset = [c for c in source.calls if c[0] == "reset"]
+    assert reset and reset[-1][1] == expected
+    assert source.calls[-2:] == [("start",), ("close",)]  # trains, then the test ends the app
+
+
+async def test_invalid_values_are_flagged_where_typed_and_block_training(tmp_path):
+    app, source = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        builder = app.screen
+        cases = {
+            "#f-width": ("0", "allowed range [1,"),
+            "#f-dropout": ("1", "allowed range [0, 1)"),
+            "#f-optimizer-lr": ("fast", "expected a number"),
+            "#f-data-batch-size": ("100000", "at most data.samples"),
+            "#f-device": ("gpu", "valid: auto, cpu"),
+        }
+        for selector, (text, reason) in cases.items():
+            builder.query_one(selector, Input).value = text
+            await pilot.pause()
+            field = builder.query_one(selector, Input)
+            error = builder.query_one(f"{selector}-error")
+            assert field.has_class("-invalid") and error.display, selector
+            assert reason in str(error.render()), (selector, str(error.render()))
+        assert builder.check_action("train", ()) is None
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert isinstance(app.screen, BuilderScreen)
+        assert not [c for c in source.calls if c[0] in ("reset", "start")]
+        assert "invalid" in screen_text(app)
+        # Fixing every field lets training start.
+        for selector, value in {
+            "#f-width": "32",
+            "#f-dropout": "0.1",
+            "#f-optimizer-lr": "0.1",
+        }.items():
+            builder.query_one(selector, Input).value = value
+        builder.query_one("#f-data-batch-size", Input).value = "128"
+        builder.query_one("#f-device", Input).value = "cpu"
+        await pilot.pause()
+        assert not builder.errors and builder.check_action("train", ()) is True
+
+
+async def test_builder_saves_and_loads_toml(tmp_path):
+    app, _ = make_app(tmp_path)
+    path = tmp_path / "exp.toml"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        builder = app.screen
+        builder.query_one("#f-path", Input).value = str(path)
+        builder.query_one("#f-seed", Input).value = "42"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert specs.load(path) == SPEC.with_values({"seed": 42})
+        builder.query_one("#f-seed", Input).value = "7"
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert builder.spec.seed == 42 and builder.query_one("#f-seed", Input).value == "42"
+        path.write_text("[model]\nwidth = -3\n")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert builder.spec.seed == 42  # a bad file changes nothing
+
+
+def _broken_frames(spec: Spec) -> list[Frame]:
+    frames = frames_for(spec_layers(spec), 6)
+    last = frames[-1]
+    bad_layers = list(last.layers)
+    nan_hist = Hist(math.nan, math.nan, np.full(40, np.nan, dtype=np.float32))
+    bad_layers[0] = replace(
+        bad_layers[0], weight_grad_norm=math.nan, act_std=math.nan, act_hist=nan_hist
+    )
+    bad_layers[1] = replace(bad_layers[1], weight_grad_norm=math.inf, update_ratio=math.inf)
+    bad_layers[2] = replace(bad_layers[2], weight_grad_norm=0.0, update_ratio=0.0)
+    frames[-1] = replace(last, loss=math.nan, grad_norm=math.inf, layers=tuple(bad_layers))
+    return frames
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_nan_and_inf_are_drawn_and_said(tmp_path, size):
+    frames = _broken_frames(SPEC)
+    source = ScriptedSource(frames, spec_layers(SPEC), spec=SPEC)
+    source.set_status(RunState.PAUSED, "paused: the loss is not finite")
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for kind in range(3):
+            text = screen_text(app)
+            assert "loss is NaN" in text and "gradient norm is Inf" in text
+            assert "first non-finite at step 5" in text
+            rows = {line.split()[0]: line for line in text.splitlines() if line[:1] in "Lh"}
+            assert "×" in rows["L1"] and "NaN" in rows["L1"]  # marker and word
+            assert "▲" in rows["L2"] and "Inf" in rows["L2"]
+            assert "·" in rows["L3"] and "-Inf" in rows["L3"]  # an exactly zero gradient
+            if kind == 0 and size[0] >= 120:
+                assert "activations NaN" in rows["L1"]
+            await pilot.press("h")
+            await pilot.pause()
+
+
+async def test_error_state_is_shown_and_the_app_stays(tmp_path):
+    app, source = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        source.set_status(RunState.ERROR, "CUDA out of memory")
+        await pilot.pause(0.25)
+        text = screen_text(app)
+        assert "error" in text and "CUDA out of memory" in text
+        await pilot.press("r")
+        await pilot.pause()
+        assert source.calls[-1] == ("reset", None, False)
+
+
+async def test_a_deep_net_scrolls_with_rows_under_their_labels(tmp_path):
+    spec = SPEC.with_values({"model.depth": 120})
+    app, _ = make_app(tmp_path, spec=spec, steps=3)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerTable)
+        assert table.virtual_size.height == 122  # header + 120 hidden layers + head
+        before = [ln.split()[0] for ln in screen_text(app).splitlines() if ln.startswith("L")]
+        assert before[:3] == ["L1", "L2", "L3"]
+        await pilot.press("end")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        header = next(i for i, ln in enumerate(lines) if ln.startswith("layer"))
+        names = [ln.split()[0] for ln in lines[header + 1 :] if ln[:1] in "Lh"]
+        assert names[-1] == "head" and names[-2] == "L120"
+        numbers = [int(n[1:]) for n in names[:-1]]
+        assert numbers == list(range(numbers[0], 121))  # consecutive, in model order
+        # Each row is that layer's data: its log10 grad norm sits in the "now" column.
+        col = lines[header].index("now")
+        latest = app.history.latest.layers
+        for ln in lines[header + 1 : header + 4]:
+            i = int(ln.split()[0][1:]) - 1
+            assert ln[col : col + 5].strip() == f"{math.log10(latest[i].weight_grad_norm):+.1f}"
+
+
+async def test_resize_from_large_to_80x24_stays_usable(tmp_path):
+    app, _ = make_app(tmp_path, spec=SPEC.with_values({"model.depth": 20}))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        wide = screen_text(app)
+        assert "mean ±std" in wide
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert len(lines) == 24 and all(len(ln) <= 80 for ln in lines)
+        header = next(ln for ln in lines if ln.startswith("layer"))
+        assert "log10|gW|" in header and "mean ±std" not in header  # a column hidden, not broken
+        rows = [ln for ln in lines if ln.startswith("L")]
+        assert rows[0].split()[0] == "L1" and len(rows) >= 15
+        assert "Start" in lines[-1] and "Quit" in lines[-1]
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert "mean ±std" in screen_text(app)
+
+
+async def test_ascii_mode_draws_without_block_characters(tmp_path):
+    app, _ = make_app(tmp_path, ascii=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for _ in range(2):
+            text = screen_text(app)
+            blocks = {ch for ch in text if 0x2580 <= ord(ch) <= 0x259F}
+            assert not blocks
+            await pilot.press("e")
+            await pilot.pause()
+        assert "L1" in text

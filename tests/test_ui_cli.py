@@ -1,0 +1,72 @@
+"""`tuigrad open`: argument checks, and the headless run that writes the dashboard as SVG."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui_frames import scripted
+from tuigrad.cli import main, open_cmd
+from tuigrad.spec import Spec
+
+
+def test_no_arguments_means_open(monkeypatch):
+    seen = {}
+
+    def fake_run(args):
+        seen.update(vars(args))
+        return 0
+
+    monkeypatch.setattr(open_cmd, "run", fake_run)
+    assert main([]) == 0 and seen["spec"] is None and seen["fps"] == 10.0
+    assert main(["--fps", "5", "--ascii"]) == 0 and seen["fps"] == 5.0 and seen["ascii"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["open", "--steps", "5"], "--steps and --screenshot go together"),
+        (
+            ["open", "--set", "model.width=0", "--steps", "1", "--screenshot", "x.svg"],
+            "model.width = 0",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_fps_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["open", "--fps", "0"])
+    assert exit_.value.code == 2 and "between 0.5 and 60" in capsys.readouterr().err
+
+
+def test_steps_then_screenshot_writes_the_dashboard(tmp_path, monkeypatch, capsys):
+    sources = []
+
+    def live(spec: Spec):
+        sources.append(scripted(spec, steps=400, shown=1, rate=100.0))
+        return sources[-1]
+
+    monkeypatch.setattr(open_cmd, "live_source", live)
+    out = tmp_path / "shots" / "dash.svg"
+    argv = [
+        "open",
+        "--set",
+        "model.depth=3",
+        "--steps",
+        "20",
+        "--screenshot",
+        str(out),
+        "--size",
+        "100x30",
+    ]
+    assert main(argv) == 0
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "L3" in svg and "head" in svg
+    source = sources[0]
+    assert source.calls[0] == ("start",) and ("pause",) in source.calls and source.closed
+    step = int(capsys.readouterr().out.split("at step ")[1])
+    assert 20 <= step < 400  # paused once step 20 was reached

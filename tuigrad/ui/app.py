@@ -1,0 +1,189 @@
+"""The tuigrad app: pulls frames from a source on a timer and shows them; never imports torch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.scrollbar import ScrollBar, ScrollBarRender
+
+from tuigrad.errors import SpecError
+from tuigrad.sources.base import FrameSource, RunState, SourceStatus
+from tuigrad.spec import Spec
+from tuigrad.ui.glyphs import ASCII, UNICODE
+from tuigrad.ui.history import RunHistory
+from tuigrad.ui.screens.builder import BuilderScreen
+from tuigrad.ui.screens.dashboard import DashboardScreen
+from tuigrad.ui.screens.help import HelpScreen
+
+log = logging.getLogger(__name__)
+
+
+class AsciiScrollBarRender(ScrollBarRender):
+    VERTICAL_BARS = [" "] * 8
+    HORIZONTAL_BARS = [" "] * 8
+
+
+class TuigradApp(App):
+    """Shows one frame source; `fps` caps how often it looks for new frames and redraws."""
+
+    CSS_PATH = "tuigrad.tcss"
+    TITLE = "tuigrad"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
+        Binding("q", "quit", "Quit", tooltip="Quit; training stops and nothing is left running"),
+        Binding(
+            "s", "screenshot", "SVG", tooltip="Save the screen as an SVG file in the current folder"
+        ),
+    ]
+
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        spec: Spec | None = None,
+        fps: float = 10.0,
+        ascii: bool = False,
+        screenshot_dir: str | Path = ".",
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.spec = spec or source.spec
+        self.fps = fps
+        self.ascii = ascii
+        self.glyphs = ASCII if ascii else UNICODE
+        self.screenshot_dir = Path(screenshot_dir)
+        self.history = RunHistory(())
+        self.status = SourceStatus(RunState.IDLE)
+        self._version: int | None = None
+        self._read = 0
+        self._closed = False
+        self.dashboard = DashboardScreen()
+
+    def on_mount(self) -> None:
+        self._scrollbar_renderer = ScrollBar.renderer
+        if self.ascii:
+            # NOTE: scroll bars draw with block characters; the renderer is a class attribute.
+            ScrollBar.renderer = AsciiScrollBarRender
+            self.add_class("-ascii")
+        self.install_screen(BuilderScreen(self.spec or Spec()), name="builder")
+        self.push_screen(self.dashboard)
+        self.set_interval(1 / self.fps, self.poll, name="poll")
+
+    # The pull loop.
+
+    def poll(self) -> bool:
+        """Read what is new in the source and redraw; returns whether anything changed."""
+        version = self.source.version()
+        if version == self._version:
+            return False
+        self._version = version
+        names = tuple(info.name for info in self.source.layers)
+        if self.source.run_id != self.history.run_id or names != self.history.names:
+            self.history = RunHistory(names, run_id=self.source.run_id)
+            self._read = 0
+            if self.source.spec is not None:
+                self.spec = self.source.spec
+        frames = self.source.frames_since(self._read)
+        self._read += len(frames)
+        self.history.add(frames)
+        status = self.source.status()
+        state_changed = status.state != self.status.state
+        self.status = status
+        if not self.dashboard.is_mounted:
+            return True
+        self.dashboard.redraw()
+        if state_changed:
+            self.screen.refresh_bindings()
+        return True
+
+    # What the screens ask of the app.
+
+    def change_lr(self, factor: float) -> None:
+        if self.spec is None:
+            return
+        lr = self.spec.optimizer.lr * factor
+        try:
+            self.spec = self.spec.with_values({"optimizer.lr": lr})
+        except SpecError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.source.set_lr(lr)
+        self.notify(f"Learning rate {lr:.3g}", timeout=1.5)
+        self.poll()
+
+    def toggle_clip(self) -> None:
+        if self.spec is None:
+            return
+        clip = self.spec.clip
+        if clip.mode == "none":
+            mode, value = "norm", clip.max_norm
+        else:
+            mode, value = "none", None
+        self.spec = self.spec.with_values({"clip.mode": mode})
+        self.source.set_clip(mode, value)
+        self.notify(
+            "Clipping off" if mode == "none" else f"Clipping by norm at {value:g}", timeout=1.5
+        )
+        self.poll()
+
+    def train_spec(self, spec: Spec) -> None:
+        """From the builder: restart the run with `spec` if it changed, then train."""
+        if spec != self.spec:
+            self.source.reset(spec=spec)
+            self.spec = spec
+        self.pop_screen()
+        if self.status.state is not RunState.RUNNING and "start" in self.source.controls:
+            self.source.start()
+        self.poll()
+
+    # App-wide actions.
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_screenshot(self) -> None:
+        step = self.history.latest.step if self.history.latest else 0
+        path = self.save_screenshot(f"tuigrad-step{step}.svg", str(self.screenshot_dir))
+        self.notify(f"Saved {path}")
+
+    async def action_quit(self) -> None:
+        self.close_source()
+        self.exit()
+
+    def close_source(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.source.close()
+
+    def on_unmount(self) -> None:
+        ScrollBar.renderer = self._scrollbar_renderer
+        self.close_source()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every key's action in the command palette, as offered on the current screen."""
+        seen = set()
+        for binding in [*screen.BINDINGS, *self.BINDINGS]:
+            assert isinstance(binding, Binding)
+            target = screen if binding in screen.BINDINGS else self
+            if binding.action in seen or target.check_action(binding.action, ()) is not True:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding.tooltip or binding.description,
+                f"key: {binding.key_display or binding.key}",
+                _runner(target, binding.action),
+            )
+        yield from super().get_system_commands(screen)
+
+
+def _runner(target, action: str):  # noqa: ANN001, ANN202
+    async def run() -> None:
+        await target.run_action(action)
+
+    return run

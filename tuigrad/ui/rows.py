@@ -1,0 +1,210 @@
+"""The text of the layer table: a header and one line per layer, as runs of (text, style name).
+
+No Textual here. Everything one frame needs (column widths, the shared gradient scale, the
+sparklines and histograms of the rows asked for) is computed for many rows at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tuigrad.frames import LayerInfo, LayerStats
+from tuigrad.ui import charts
+from tuigrad.ui.glyphs import Glyphs, fit, fmt_log, fmt_num, fmt_pct, fmt_signed
+from tuigrad.ui.history import RunHistory
+from tuigrad.ui.layout import fit_columns
+
+# One line: a few runs of text, each with the name of a component class ("" for plain).
+Run = tuple[str, str]
+Line = tuple[Run, ...]
+
+HIST_KINDS = ("act_hist", "grad_hist", "weight_hist")
+HIST_TITLES = {"act_hist": "activations", "grad_hist": "log10|gW|", "weight_hist": "weights"}
+BOUNDED = ("tanh", "sigmoid")
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu")
+# A layer whose gradient is this many decades below the strongest layer is drawn faded, and
+# one above 10^EXPLODING_LOG is drawn as exploding. Colour hints only: diagnosis decides.
+FADED_DECADES = 3.0
+EXPLODING_LOG = 2.0
+
+
+class TableView:
+    """The table of one frame at one width: call `header()` and `lines(start, stop)`."""
+
+    def __init__(
+        self,
+        infos: tuple[LayerInfo, ...],
+        history: RunHistory,
+        kind: str,
+        width: int,
+        glyphs: Glyphs,
+    ) -> None:
+        self.infos, self.history, self.kind, self.glyphs = infos, history, kind, glyphs
+        name_w = max((len(info.name) for info in infos), default=4)
+        config_w = max((len(info.summary) for info in infos), default=8)
+        self.cols = fit_columns(width, name_w, config_w)
+        self.widths = dict(self.cols)
+        self.recent = history.grad_log(self.widths.get("grad", 0))  # (k, layers)
+        self.scale = charts.scale(self.recent)
+        latest = self.recent[-1] if len(self.recent) else np.zeros(0)
+        finite = latest[np.isfinite(latest)]
+        self.strongest = float(finite.max()) if finite.size else math.nan
+        self.bins = self._shared_bins()
+
+    def header(self) -> Line:
+        g = self.glyphs
+        lo, hi = self.scale
+        titles = {
+            "name": "layer",
+            "config": "config",
+            "grad": f"log10|gW| {lo:+.0f}{g.ellipsis}{hi:+.0f}",
+            "gval": "now",
+            "hist": HIST_TITLES[self.kind] + (self.bins[2] if self.bins else ""),
+            "mean": "mean ±std",
+            "health": "sat/dead",
+            "upd": "upd:data",
+            "uval": "",
+        }
+        return ((" ".join(fit(titles[key], w, g) for key, w in self.cols), "header"),)
+
+    def lines(self, start: int, stop: int) -> dict[int, Line]:
+        """The lines of layers start..stop-1 (0-based rows)."""
+        stop = min(stop, len(self.infos))
+        if start >= stop:
+            return {}
+        sparks = self._sparks(start, stop)
+        hists = self._hists(start, stop)
+        out = {}
+        for row in range(start, stop):
+            info = self.infos[row]
+            stats = self.history.layer_stats[row] if row < len(self.history.layer_stats) else None
+            cells = {"name": (info.name, "name"), "config": (info.summary, "config")}
+            if stats is not None:
+                cells.update(self._cells(info, stats, sparks[row - start], hists[row - start]))
+            runs: list[Run] = []
+            for key, width in self.cols:
+                text, cls = cells.get(key, ("", "muted"))
+                runs += [(fit(text, width, self.glyphs), cls), (" ", "")]
+            out[row] = tuple(runs[:-1])
+        return out
+
+    def _cells(self, info: LayerInfo, stats: LayerStats, spark: Run, hist: Run) -> dict[str, Run]:
+        ratio = stats.update_ratio_log10
+        return {
+            "grad": spark,
+            "gval": (fmt_log(stats.weight_grad_norm_log10), "muted"),
+            "hist": hist,
+            "mean": (f"{fmt_signed(stats.act_mean)} ±{fmt_signed(stats.act_std)[1:]}", "muted"),
+            "health": _health(info, stats),
+            "upd": (
+                charts.gauge(ratio, self.widths.get("upd", 0), self.glyphs),
+                _ratio_class(ratio),
+            ),
+            "uval": (fmt_log(ratio), "muted"),
+        }
+
+    def _sparks(self, start: int, stop: int) -> list[Run]:
+        width = self.widths.get("grad", 0)
+        if not width or not len(self.recent):
+            return [("", "muted")] * (stop - start)
+        lo, hi = self.scale
+        texts = charts.sparklines(self.recent[:, start:stop], lo, hi, width, self.glyphs)
+        return [
+            (text, self._grad_class(row))
+            for text, row in zip(texts, range(start, stop), strict=True)
+        ]
+
+    def _grad_class(self, row: int) -> str:
+        value = float(self.recent[-1, row])
+        if math.isnan(value) or value == math.inf:
+            return "bad"
+        if value > EXPLODING_LOG:
+            return "hot"
+        if value == -math.inf or (
+            math.isfinite(self.strongest) and value < self.strongest - FADED_DECADES
+        ):
+            return "faded"
+        return "spark"
+
+    def _hists(self, start: int, stop: int) -> list[Run]:
+        """Histogram cells; rows whose numbers are not finite say so in words."""
+        width = self.widths.get("hist", 0)
+        out: list[Run] = [("", "muted")] * (stop - start)
+        if not width:
+            return out
+        drawable: dict[int, list[int]] = {}  # bins -> rows with a histogram of that many bins
+        for row in range(start, stop):
+            stats = self.history.layer_stats[row] if row < len(self.history.layer_stats) else None
+            hist = (
+                self.history.hists[self.kind][row] if row < len(self.history.layer_stats) else None
+            )
+            words = _hist_words(self.kind, stats, hist)
+            if words is not None:
+                out[row - start] = words
+            elif hist is not None:
+                drawable.setdefault(len(hist.counts), []).append(row)
+        for rows in drawable.values():
+            counts = np.stack([self.history.hists[self.kind][row].counts for row in rows])
+            if self.bins is not None:
+                counts = counts[:, self.bins[0] : self.bins[1]]
+            for row, text in zip(rows, charts.bar_rows(counts, width, self.glyphs), strict=True):
+                out[row - start] = (
+                    (text, "hist") if text is not None else ("histogram not finite", "bad")
+                )
+        return out
+
+    def _shared_bins(self) -> tuple[int, int, str] | None:
+        """Gradient histograms: the bins any layer fills, so all rows share one x axis.
+
+        Returns (first bin, end bin, a label of that range in log10 units).
+        """
+        if self.kind != "grad_hist":
+            return None
+        hists = [
+            h
+            for h in self.history.hists["grad_hist"]
+            if h is not None and np.isfinite(h.counts).all()
+        ]
+        used = [u for u in (np.flatnonzero(h.counts) for h in hists) if u.size]
+        if not used:
+            return None
+        first, end = min(int(u[0]) for u in used), max(int(u[-1]) for u in used) + 1
+        edges = hists[0].edges
+        return (first, end, f" {edges[first]:+.0f}{self.glyphs.ellipsis}{edges[end]:+.0f}")
+
+
+def _hist_words(kind: str, stats: LayerStats | None, hist) -> Run | None:  # noqa: ANN001
+    """What to write instead of a histogram, or None when it can be drawn."""
+    if stats is None:
+        return ("", "muted")
+    if kind == "act_hist" and not math.isfinite(stats.act_std):
+        return (f"activations {fmt_num(stats.act_std)}", "bad")
+    if kind == "grad_hist" and not math.isfinite(stats.weight_grad_norm):
+        return (f"gradient {fmt_num(stats.weight_grad_norm)}", "bad")
+    if hist is None:
+        return ("not sampled", "muted")
+    if not (math.isfinite(hist.lo) and math.isfinite(hist.hi)):
+        return ("histogram not finite", "bad")
+    return None
+
+
+def _health(info: LayerInfo, stats: LayerStats) -> Run:
+    if info.activation in BOUNDED:
+        value, label = stats.act_saturated, "sat"
+    elif info.activation in RELU_FAMILY:
+        value, label = stats.act_dead, "dead"
+    else:
+        return ("", "muted")
+    if math.isnan(value):
+        return (f"{label}   -", "muted")
+    cls = "muted" if value < 0.1 else "warn" if value < 0.5 else "bad"
+    return (f"{label}{fmt_pct(value)}", cls)
+
+
+def _ratio_class(value: float) -> str:
+    if not math.isfinite(value):
+        return "bad"
+    off = abs(value - charts.UPDATE_BAND)
+    return "good" if off <= 1 else "warn" if off <= 2 else "bad"

@@ -1,0 +1,130 @@
+"""One row per monitored layer, in model order, under a header that stays put while rows scroll."""
+
+from __future__ import annotations
+
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tuigrad.frames import LayerInfo
+from tuigrad.ui.glyphs import UNICODE, Glyphs
+from tuigrad.ui.history import RunHistory
+from tuigrad.ui.rows import HIST_KINDS, Line, TableView
+from tuigrad.ui.widgets.lines import LineStyles
+
+__all__ = ["HIST_KINDS", "LayerTable"]
+
+STYLES = (
+    "header",
+    "name",
+    "config",
+    "muted",
+    "spark",
+    "faded",
+    "hot",
+    "hist",
+    "good",
+    "warn",
+    "bad",
+)
+
+
+class LayerTable(ScrollView, can_focus=True):
+    """Rows L1..head; row 0 is the column header and never scrolls.
+
+    On new frames only the visible rows are rebuilt, and only lines whose text changed are
+    repainted; rows scrolled into view are built when first drawn.
+    """
+
+    COMPONENT_CLASSES = {f"layer-table--{name}" for name in STYLES}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.kind = "act_hist"
+        self.infos: tuple[LayerInfo, ...] = ()
+        self.history = RunHistory(())
+        self._styles = LineStyles(self, "layer-table")
+        self._view: TableView | None = None
+        self._rows: dict[int, tuple[TableView, Line, Strip | None]] = {}
+        self._header: tuple[Line, Strip | None] = ((), None)
+
+    @property
+    def glyphs(self) -> Glyphs:
+        return getattr(self.app, "glyphs", UNICODE)
+
+    # What the dashboard calls.
+
+    def set_run(self, layers: tuple[LayerInfo, ...], history: RunHistory) -> None:
+        self.infos, self.history = layers, history
+        self.virtual_size = Size(self.size.width, len(layers) + 1)
+        self._rows.clear()
+        self.data_changed()
+
+    def set_kind(self, kind: str) -> None:
+        self.kind = kind
+        self.data_changed()
+
+    def data_changed(self) -> None:
+        """New frames: rebuild the visible rows, repaint the lines whose text changed."""
+        view = self._new_view()
+        width = self.scrollable_content_region.width
+        changed = []
+        header = view.header()
+        if header != self._header[0]:
+            self._header = (header, None)
+            changed.append(0)
+        top = round(self.scroll_y)
+        visible = max(self.scrollable_content_region.height - 1, 0)
+        for row, line in view.lines(top, top + visible).items():
+            _, old, strip = self._rows.get(row, (view, (), None))
+            if line != old:
+                self._rows[row] = (view, line, None)
+                changed.append(row - top + 1)
+            else:
+                self._rows[row] = (view, old, strip)
+        for y0, y1 in _spans(changed):
+            self.refresh(Region(0, y0, width, y1 - y0))
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.infos) + 1)
+        self._new_view()
+
+    def _new_view(self) -> TableView:
+        width = self.scrollable_content_region.width
+        self._view = TableView(self.infos, self.history, self.kind, width, self.glyphs)
+        return self._view
+
+    # Line API.
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        view = self._view or self._new_view()
+        if y == 0:
+            line, strip = self._header
+            if not line:
+                line = view.header()
+            if strip is None or strip.cell_length != width:
+                strip = self._styles.strip(line, width)
+                self._header = (line, strip)
+            return strip
+        row = round(self.scroll_y) + y - 1
+        if row >= len(self.infos):
+            return Strip.blank(width)
+        built, line, strip = self._rows.get(row, (None, (), None))
+        if built is not view:
+            line, strip = view.lines(row, row + 1)[row], None
+        if strip is None or strip.cell_length != width:
+            strip = self._styles.strip(line, width)
+        self._rows[row] = (view, line, strip)
+        return strip
+
+
+def _spans(ys: list[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of line numbers as (start, end) pairs: one repaint per run."""
+    spans: list[tuple[int, int]] = []
+    for y in sorted(ys):
+        if spans and spans[-1][1] == y:
+            spans[-1] = (spans[-1][0], y + 1)
+        else:
+            spans.append((y, y + 1))
+    return spans
