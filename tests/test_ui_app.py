@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from textual.widgets import Input, Select
 
-from tests.ui_frames import frames_for, screen_text, scripted
+from tests.ui_frames import fade_out_grads, frames_for, screen_text, scripted
 from tuigrad import spec as specs
 from tuigrad.frames import Frame, Hist
 from tuigrad.sources.base import RunState
-from tuigrad.sources.scripted import ScriptedSource, spec_layers
+from tuigrad.sources.scripted import ALL_CONTROLS, ScriptedSource, spec_layers
 from tuigrad.spec import Spec
 from tuigrad.ui import TuigradApp
 from tuigrad.ui.screens.builder import BuilderScreen
@@ -30,12 +30,44 @@ def make_app(tmp_path: Path, spec: Spec = SPEC, **kw) -> tuple[TuigradApp, Scrip
     return TuigradApp(source, screenshot_dir=tmp_path, **kw), source
 
 
+def sick_frames(spec: Spec, steps: int) -> list[Frame]:
+    """Gradients fading towards the input (vanishing at L1-L2) and L4 half saturated."""
+    frames = fade_out_grads(frames_for(spec_layers(spec), steps))
+    out = []
+    for frame in frames:
+        layers = list(frame.layers)
+        layers[3] = replace(layers[3], act_saturated=0.5)
+        out.append(replace(frame, layers=tuple(layers)))
+    return out
+
+
+def sick_source(spec: Spec = SPEC, steps: int = 20, **kw) -> ScriptedSource:
+    """A sick run of `spec`; a reset with any other spec rebuilds it healthy: the cure."""
+
+    def rebuild(new: Spec | None, reseed: bool):
+        s = new or spec
+        layers = spec_layers(s)
+        return layers, (sick_frames(s, steps) if s == spec else frames_for(layers, steps))
+
+    return ScriptedSource(
+        sick_frames(spec, steps), spec_layers(spec), spec=spec, rebuild=rebuild, **kw
+    )
+
+
+def table_rows(text: str) -> dict[str, str]:
+    return {ln.split()[0]: ln for ln in text.splitlines() if ln[:1] in "Lh" and ln[1:2] != "a"}
+
+
 async def test_every_key_in_the_help_does_what_it_says(tmp_path):
-    app, source = make_app(tmp_path, shown=1)
+    source = sick_source(shown=1)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    # The fix for vanishing in a xavier net, on the spec as `c` left it (clipping off).
+    fixed = SPEC.with_values({"model.norm": "batch", "clip.mode": "none"})
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         table = app.screen.query_one(LayerTable)
         side = app.screen.query_one("#side")
+        dashboard = app.screen
         checks = {
             "space": lambda: (
                 source.calls[-1] == ("start",) and app.status.state is RunState.RUNNING
@@ -48,6 +80,12 @@ async def test_every_key_in_the_help_does_what_it_says(tmp_path):
             "c": lambda: source.calls[-1] == ("set_clip", "none", None),
             "h": lambda: table.kind == "grad_hist",
             "p": lambda: side.display is True,
+            "j": lambda: app.findings[dashboard.selected].kind == "saturation",
+            "k": lambda: app.findings[dashboard.selected].kind == "vanishing",
+            "f": lambda: dashboard.expanded is False and "why:" not in screen_text(app),
+            "a": lambda: (
+                source.calls[-2:] == [("reset", fixed, False), ("start",)] and app.spec == fixed
+            ),
             "s": lambda: (tmp_path / "tuigrad-step0.svg").is_file(),
             "?": lambda: isinstance(app.screen, HelpScreen),
             "e": lambda: isinstance(app.screen, BuilderScreen),
@@ -91,14 +129,14 @@ async def test_a_source_without_controls_offers_no_control_keys(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         active = app.screen.active_bindings
-        assert not {"space", "n", "r", "R", "plus", "minus", "c", "e"} & set(active)
+        assert not {"space", "n", "r", "R", "plus", "minus", "c", "e", "a"} & set(active)
         assert {"h", "question_mark", "q"} <= set(active)
-        await pilot.press("space", "r", "e")
+        await pilot.press("space", "r", "e", "a")
         assert source.calls == [] and isinstance(app.screen, DashboardScreen)
 
 
 async def test_command_palette_offers_every_enabled_key(tmp_path):
-    app, _ = make_app(tmp_path, shown=1)
+    app = TuigradApp(sick_source(shown=1), screenshot_dir=tmp_path)  # findings to act on
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         titles = {c.title for c in app.get_system_commands(app.screen)}
@@ -246,6 +284,9 @@ async def test_nan_and_inf_are_drawn_and_said(tmp_path, size):
             assert "·" in rows["L3"] and "-Inf" in rows["L3"]  # an exactly zero gradient
             if kind == 0 and size[0] >= 120:
                 assert "activations NaN" in rows["L1"]
+                assert "±NaN" in rows["L1"]  # the std in words, not a sliced "aN"
+            assert "nonfinite at L1-L2" in text or "nonfinite " in text  # the finding, first
+            assert app.findings[0].kind == "nonfinite"
             await pilot.press("h")
             await pilot.pause()
 
@@ -320,3 +361,145 @@ async def test_ascii_mode_draws_without_block_characters(tmp_path):
             await pilot.press("e")
             await pilot.pause()
         assert "L1" in text
+
+
+# The findings panel.
+
+
+def test_scripted_sources_offer_the_live_trainers_controls():
+    from tuigrad.sources.live import CONTROLS
+
+    assert ALL_CONTROLS == CONTROLS
+
+
+@pytest.mark.parametrize("size", [(160, 48), (120, 40)])
+async def test_findings_panel_lists_findings_and_points_at_their_rows(tmp_path, size):
+    source = sick_source()
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert [f.kind for f in app.findings] == ["vanishing", "saturation"]
+        text = screen_text(app)
+        assert "Diagnosis: 2 findings, most severe first" in text
+        vanishing, saturation = app.findings
+        lines = text.splitlines()
+        listed = [ln for ln in lines if "vanishing" in ln or "saturation" in ln]
+        assert "▶ error vanishing" in listed[0] and "L1-L2, since step 0" in listed[0]
+        assert "warn  saturation" in listed[1]
+        assert vanishing.message[:40] in listed[0]
+        assert "why: " + vanishing.explanation[:40] in text
+        assert "try: model.norm=batch   a: apply it" in text
+        rows = table_rows(text)
+        assert "◀" in rows["L1"] and "◀" in rows["L2"]
+        assert "◀" not in rows["L3"] and "◀" not in rows["L4"] and "◀" not in rows["head"]
+
+        await pilot.press("j")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "why: " + saturation.explanation[:40] in text
+        rows = table_rows(text)
+        assert "◀" in rows["L4"] and "◀" not in rows["L1"]
+
+
+async def test_healthy_frames_show_no_findings(tmp_path):
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.findings == []
+        text = screen_text(app)
+        assert "Diagnosis: no findings" in text and "◀" not in "".join(table_rows(text).values())
+        assert app.screen.check_action("apply_fix", ()) is None  # shown, but nothing to apply
+        assert app.screen.check_action("next_finding", ()) is None
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "ok  Diagnosis: no findings" in screen_text(app)
+
+
+async def test_findings_at_80x24_take_one_line_until_asked(tmp_path):
+    spec = SPEC.with_values({"model.depth": 20})
+    source = sick_source(spec)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        summary = [ln for ln in lines if "finding" in ln]
+        assert len(summary) == 1 and "error" in summary[0]
+        assert "findings: vanishing at L1-L" in summary[0] and "f: details" in summary[0]
+        assert "why:" not in "\n".join(lines)
+        assert len([ln for ln in lines if ln.startswith("L")]) >= 15
+        for _ in range(2):
+            await pilot.press("f")
+            await pilot.pause()
+            lines = screen_text(app).splitlines()
+            assert len(lines) == 24 and all(len(ln) <= 80 for ln in lines)
+            assert ("why:" in "\n".join(lines)) is app.screen.expanded
+            assert "Quit" in lines[-1] and any(ln.startswith("L1 ") for ln in lines)
+
+
+async def test_resizing_opens_and_closes_the_findings_panel(tmp_path):
+    app = TuigradApp(sick_source(SPEC.with_values({"model.depth": 20})), screenshot_dir=tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert "why:" in screen_text(app)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert "why:" not in "\n".join(lines) and len(lines) == 24
+        assert len([ln for ln in lines if "finding" in ln]) == 1
+
+
+async def test_applying_a_fix_restarts_with_the_same_seed_and_keeps_the_previous_run(tmp_path):
+    source = sick_source()
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        vanishing = app.findings[0]
+        expected = SPEC.with_values(vanishing.fix)
+        await pilot.press("a")
+        await pilot.pause()
+        assert source.calls == [("reset", expected, False), ("start",)]
+        assert app.spec == expected and app.spec.seed == SPEC.seed
+        assert any("Applied the fix for vanishing" in n.message for n in app._notifications)
+        assert app.findings == []  # the cure: the rebuilt run is healthy
+        text = screen_text(app)
+        assert "applied: for vanishing: model.norm none → batch" in text
+        assert "previous run: vanishing at L1-L2, saturation at L4 (step 19" in text
+        assert "; now: none" in text
+        assert "BN" in table_rows(text)["L1"]  # the new spec's rows
+        # Nothing left to apply: the key is shown disabled.
+        assert app.screen.check_action("apply_fix", ()) is None
+
+
+async def test_a_recording_shows_findings_but_cannot_apply_them(tmp_path):
+    source = sick_source(controls=frozenset())
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "vanishing" in text and "this run is a recording" in text
+        assert "a" not in app.screen.active_bindings and "f" in app.screen.active_bindings
+        await pilot.press("a", "j")
+        await pilot.pause()
+        assert source.calls == [] and app.findings[app.screen.selected].kind == "saturation"
+
+
+async def test_the_panel_redraws_only_when_the_findings_change(tmp_path, monkeypatch):
+    from tuigrad.ui.widgets import findings as panel
+
+    drawn = []
+    real = panel.panel_lines
+    monkeypatch.setattr(panel, "panel_lines", lambda *a: drawn.append(1) or real(*a))
+    source = sick_source(steps=40, shown=20)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        before = len(drawn)
+        for _ in range(15):  # more frames, the same findings
+            await pilot.press("n")
+            await pilot.pause()
+        assert app.history.latest.step == 34 and [f.kind for f in app.findings] == [
+            "vanishing",
+            "saturation",
+        ]
+        assert len(drawn) == before

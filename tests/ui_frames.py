@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -67,6 +68,20 @@ def frames_for(
             )
         )
     return frames
+
+
+def fade_out_grads(frames: list[Frame], decades: float = 1.5) -> list[Frame]:
+    """The same frames with the gradient reaching each layer's output (`out_grad_std`, what
+    the diagnosis reads) `decades` orders of magnitude smaller per layer towards the input."""
+    out = []
+    for frame in frames:
+        n = len(frame.layers)
+        layers = tuple(
+            replace(s, out_grad_std=10 ** (-decades * (n - 1 - i) - 2.0))
+            for i, s in enumerate(frame.layers)
+        )
+        out.append(replace(frame, layers=layers))
+    return out
 
 
 def scripted(spec: Spec | None = None, steps: int = 60, **kw) -> ScriptedSource:

@@ -13,7 +13,8 @@ from tuigrad.frames import Frame, LayerInfo
 from tuigrad.sources.base import FrameSource, LiveControls, RunState, SourceStatus
 from tuigrad.spec import Spec
 
-ALL_CONTROLS = frozenset({"start", "pause", "step_once", "reset", "set_lr", "set_clip"})
+# The live trainer's control names, so that the app offers the same keys for both.
+ALL_CONTROLS = frozenset({"start", "pause", "step", "run", "reset", "reseed", "lr", "clip"})
 
 # Called on reset: (spec or None, reseed) -> (layers, frames) of the new run.
 Rebuild = Callable[[Spec | None, bool], tuple[Sequence[LayerInfo], Sequence[Frame]]]
@@ -108,6 +109,11 @@ class ScriptedSource(FrameSource, LiveControls):
     def step_once(self) -> None:
         self.calls.append(("step_once",))
         self._shown = min(self._shown + 1, len(self._frames))
+        self._set_state(RunState.PAUSED if self._shown < len(self._frames) else RunState.FINISHED)
+
+    def run_steps(self, n: int) -> None:
+        self.calls.append(("run_steps", n))
+        self._shown = min(self._shown + n, len(self._frames))
         self._set_state(RunState.PAUSED if self._shown < len(self._frames) else RunState.FINISHED)
 
     def reset(self, spec: Spec | None = None, reseed: bool = False) -> None:

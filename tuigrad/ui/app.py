@@ -11,9 +11,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
+from tuigrad import spec as specs
+from tuigrad.diagnosis import Diagnoser, Finding
 from tuigrad.errors import SpecError
 from tuigrad.sources.base import FrameSource, RunState, SourceStatus
 from tuigrad.spec import Spec
+from tuigrad.ui.findings import Applied, RunSummary
 from tuigrad.ui.glyphs import ASCII, UNICODE
 from tuigrad.ui.history import RunHistory
 from tuigrad.ui.screens.builder import BuilderScreen
@@ -62,6 +65,12 @@ class TuigradApp(App):
         self._version: int | None = None
         self._read = 0
         self._closed = False
+        # Diagnosis follows the frames as they arrive; `findings_version` counts its changes.
+        self.diagnoser = Diagnoser(source.layers, self.spec)
+        self.findings_version = 0
+        self.diagnosis_failed = ""
+        self.previous: RunSummary | None = None  # how the run before this one ended
+        self.applied: Applied | None = None  # the last fix applied from a finding
         self.dashboard = DashboardScreen()
 
     def on_mount(self) -> None:
@@ -84,13 +93,16 @@ class TuigradApp(App):
         self._version = version
         names = tuple(info.name for info in self.source.layers)
         if self.source.run_id != self.history.run_id or names != self.history.names:
+            self.previous = RunSummary.of(self.history, self.findings) or self.previous
             self.history = RunHistory(names, run_id=self.source.run_id)
             self._read = 0
             if self.source.spec is not None:
                 self.spec = self.source.spec
+            self._reset_diagnosis()
         frames = self.source.frames_since(self._read)
         self._read += len(frames)
         self.history.add(frames)
+        self._diagnose(frames)
         status = self.source.status()
         state_changed = status.state != self.status.state
         self.status = status
@@ -100,6 +112,56 @@ class TuigradApp(App):
         if state_changed:
             self.screen.refresh_bindings()
         return True
+
+    # Diagnosis.
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The current run's findings, most severe first."""
+        return self.diagnoser.findings
+
+    def _reset_diagnosis(self) -> None:
+        self.diagnoser.reset(self.source.layers, self.spec)
+        self.diagnosis_failed = ""
+        self.findings_version += 1
+
+    def _diagnose(self, frames: list) -> None:
+        if self.diagnosis_failed or not frames:
+            return
+        try:
+            changed = self.diagnoser.push(frames)
+        except Exception as exc:  # noqa: BLE001 - a rule that fails must not take the app down
+            log.exception("diagnosis failed")
+            self.diagnosis_failed = f"{type(exc).__name__}: {exc}"
+            changed = True
+        if changed:
+            self.findings_version += 1
+
+    def apply_fix(self, finding: Finding) -> None:
+        """Change the spec as `finding` suggests, restart with the same seed, and train."""
+        if self.spec is None or not finding.fix:
+            return
+        try:
+            spec = self.spec.with_values(finding.fix)
+        except SpecError as exc:
+            self.notify(f"cannot apply the fix for {finding.kind}: {exc}", severity="error")
+            return
+        changes = tuple(specs.diff(self.spec, spec))
+        if not changes:
+            self.notify(f"The experiment already has {finding.fix_text()}", severity="warning")
+            return
+        self.applied = Applied(finding.kind, changes)
+        self.source.reset(spec=spec)
+        self.spec = spec
+        if "start" in self.source.controls:
+            self.source.start()
+        self.notify(
+            f"Applied the fix for {finding.kind}: {self.applied.text(self.glyphs)}. "
+            f"Restarted with seed {spec.seed}.",
+            title="Fix applied",
+            timeout=6,
+        )
+        self.poll()
 
     # What the screens ask of the app.
 
@@ -136,6 +198,7 @@ class TuigradApp(App):
         if spec != self.spec:
             self.source.reset(spec=spec)
             self.spec = spec
+            self.applied = None
         self.pop_screen()
         if self.status.state is not RunState.RUNNING and "start" in self.source.controls:
             self.source.start()

@@ -40,9 +40,12 @@ class TableView:
         kind: str,
         width: int,
         glyphs: Glyphs,
+        marked: frozenset[str] = frozenset(),
     ) -> None:
         self.infos, self.history, self.kind, self.glyphs = infos, history, kind, glyphs
-        name_w = max((len(info.name) for info in infos), default=4)
+        self.marked = marked
+        # Two cells more than the longest name: room for the marker of a finding's layers.
+        name_w = max((len(info.name) for info in infos), default=4) + 2
         config_w = max((len(info.summary) for info in infos), default=8)
         self.cols = fit_columns(width, name_w, config_w)
         self.widths = dict(self.cols)
@@ -80,7 +83,7 @@ class TableView:
         for row in range(start, stop):
             info = self.infos[row]
             stats = self.history.layer_stats[row] if row < len(self.history.layer_stats) else None
-            cells = {"name": (info.name, "name"), "config": (info.summary, "config")}
+            cells = {"name": self._name(info.name), "config": (info.summary, "config")}
             if stats is not None:
                 cells.update(self._cells(info, stats, sparks[row - start], hists[row - start]))
             runs: list[Run] = []
@@ -90,13 +93,19 @@ class TableView:
             out[row] = tuple(runs[:-1])
         return out
 
+    def _name(self, name: str) -> Run:
+        if name not in self.marked:
+            return (name, "name")
+        width = self.widths["name"]
+        return (name.ljust(width - 1)[: width - 1] + self.glyphs.gauge_below, "marked")
+
     def _cells(self, info: LayerInfo, stats: LayerStats, spark: Run, hist: Run) -> dict[str, Run]:
         ratio = stats.update_ratio_log10
         return {
             "grad": spark,
             "gval": (fmt_log(stats.weight_grad_norm_log10), "muted"),
             "hist": hist,
-            "mean": (f"{fmt_signed(stats.act_mean)} ±{fmt_signed(stats.act_std)[1:]}", "muted"),
+            "mean": (f"{fmt_signed(stats.act_mean)} ±{_unsigned(stats.act_std)}", "muted"),
             "health": _health(info, stats),
             "upd": (
                 charts.gauge(ratio, self.widths.get("upd", 0), self.glyphs),
@@ -188,6 +197,11 @@ def _hist_words(kind: str, stats: LayerStats | None, hist) -> Run | None:  # noq
     if not (math.isfinite(hist.lo) and math.isfinite(hist.hi)):
         return ("histogram not finite", "bad")
     return None
+
+
+def _unsigned(value: float) -> str:
+    """A std without its sign; NaN and Inf as words (the sign of `+0.41` dropped, not of `NaN`)."""
+    return fmt_signed(value)[1:] if math.isfinite(value) else fmt_num(value)
 
 
 def _health(info: LayerInfo, stats: LayerStats) -> Run:

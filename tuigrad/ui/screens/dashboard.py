@@ -8,7 +8,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tuigrad.sources.base import RunState
+from tuigrad.sources.base import LiveControls, RunState
+from tuigrad.ui.findings import PanelState
+from tuigrad.ui.widgets.findings import FindingsPanel
 from tuigrad.ui.widgets.layer_table import HIST_KINDS, LayerTable
 from tuigrad.ui.widgets.overview import RunLine, SeriesChart
 
@@ -16,22 +18,27 @@ LR_FACTOR = 2.0
 SIDE_PANEL_MIN_WIDTH = 150
 CHART_MIN_HEIGHT = 4
 CHART_MAX_HEIGHT = 10
-# Which source control each action needs, and in which states it applies.
+# The findings panel opens by itself from this height; below it shows one line until `f`.
+FINDINGS_OPEN_MIN_HEIGHT = 32
+# Which live control each action needs, and in which states it applies. Sources without
+# live controls (a replayed file) offer none of these keys.
 NEEDS = {
     "start": ("start", (RunState.IDLE, RunState.PAUSED)),
     "pause": ("pause", (RunState.RUNNING,)),
-    "step": ("step_once", (RunState.IDLE, RunState.PAUSED)),
+    "step": ("step", (RunState.IDLE, RunState.PAUSED)),
     "reset": ("reset", None),
-    "reseed": ("reset", None),
-    "lr_up": ("set_lr", None),
-    "lr_down": ("set_lr", None),
-    "toggle_clip": ("set_clip", None),
+    "reseed": ("reseed", None),
+    "lr_up": ("lr", None),
+    "lr_down": ("lr", None),
+    "toggle_clip": ("clip", None),
     "edit": ("reset", None),
+    "apply_fix": ("reset", None),
 }
 
 
 RESET = Binding.Group("reset/seed")
 LR = Binding.Group("lr")
+FINDING = Binding.Group("finding")
 
 
 class DashboardScreen(Screen):
@@ -90,6 +97,31 @@ class DashboardScreen(Screen):
             "q", "app.quit", "Quit", tooltip="Quit; training stops and nothing is left running"
         ),
         Binding(
+            "a",
+            "apply_fix",
+            "Fix",
+            tooltip="Apply the selected finding's fix: change the spec, restart with the same seed",
+        ),
+        Binding(
+            "f", "toggle_findings", "Findings", tooltip="Show the findings in full, or in one line"
+        ),
+        Binding(
+            "j",
+            "next_finding",
+            "Next",
+            tooltip="Select the next finding",
+            group=FINDING,
+            show=False,
+        ),
+        Binding(
+            "k",
+            "previous_finding",
+            "Prev",
+            tooltip="Select the previous finding",
+            group=FINDING,
+            show=False,
+        ),
+        Binding(
             "p",
             "toggle_panel",
             "Panel",
@@ -111,14 +143,21 @@ class DashboardScreen(Screen):
             SeriesChart("grad_norm", id="grad-chart"),
         ]
         self.table = LayerTable(id="layers")
+        self.findings = FindingsPanel(id="findings")
         yield self.run_line
         with Horizontal(id="charts"):
             yield from self.charts
+        yield self.findings
         with Horizontal(id="main"):
             yield self.table
             with VerticalScroll(id="side"):
                 yield Static("", id="side-text", markup=False)
         yield Footer(compact=True, show_command_palette=False)
+
+    selected = 0  # index of the selected finding
+    expanded: bool | None = None  # the findings panel in full; None: by the screen's height
+    _findings_seen = -1  # the app's findings_version last shown
+    _selected_kind: str | None = None  # kept selected while the findings change
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -126,13 +165,18 @@ class DashboardScreen(Screen):
         self.query_one("#side").display = self.app.size.width >= SIDE_PANEL_MIN_WIDTH
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("next_finding", "previous_finding"):
+            return True if len(self.app.findings) > 1 else None
         need = NEEDS.get(action)
         if need is None:
             return True
         source = self.app.source
         control, states = need
-        if control not in source.controls:
+        if not isinstance(source, LiveControls) or control not in source.controls:
             return False
+        if action == "apply_fix":
+            finding = self._selected_finding()
+            return True if finding is not None and finding.fix and self.app.spec else None
         if states is None:
             return True
         state = self.app.status.state
@@ -183,6 +227,33 @@ class DashboardScreen(Screen):
         side = self.query_one("#side")
         side.display = not side.display
 
+    def action_apply_fix(self) -> None:
+        finding = self._selected_finding()
+        if finding is not None:
+            self.app.apply_fix(finding)
+
+    def action_toggle_findings(self) -> None:
+        self.expanded = not self._is_expanded()
+        self._fit_charts()
+        self._show_findings()
+
+    def action_next_finding(self) -> None:
+        self._select(self.selected + 1)
+
+    def action_previous_finding(self) -> None:
+        self._select(self.selected - 1)
+
+    def _select(self, index: int) -> None:
+        findings = self.app.findings
+        if findings:
+            self.selected = index % len(findings)
+            self._show_findings()
+            self.refresh_bindings()
+
+    def _selected_finding(self):  # noqa: ANN202
+        findings = self.app.findings
+        return findings[min(self.selected, len(findings) - 1)] if findings else None
+
     # Drawing.
 
     def redraw(self) -> None:
@@ -196,17 +267,57 @@ class DashboardScreen(Screen):
         self.run_line.update_view(app.history, app.status, app.spec, app.source.title)
         for chart in self.charts:
             chart.update_view(app.history, app.spec)
+        if app.findings_version != self._findings_seen:
+            self._findings_changed()
         table.data_changed()
+
+    # The findings panel: rebuilt only when the findings, the selection or the size change.
+
+    def _findings_changed(self) -> None:
+        """Keep the same kind selected when it is still found; otherwise the most severe."""
+        app = self.app
+        old = self._selected_kind
+        kinds = [f.kind for f in app.findings]
+        self.selected = kinds.index(old) if old in kinds else 0
+        self._findings_seen = app.findings_version
+        self._show_findings()
+        self.refresh_bindings()
+
+    def _show_findings(self) -> None:
+        app = self.app
+        finding = self._selected_finding()
+        self._selected_kind = finding.kind if finding is not None else None
+        state = PanelState(
+            findings=tuple(app.findings),
+            selected=min(self.selected, max(len(app.findings) - 1, 0)),
+            expanded=self._is_expanded(),
+            can_apply=self.check_action("apply_fix", ()) is not False,
+            previous=app.previous,
+            applied=app.applied,
+            failed=app.diagnosis_failed,
+        )
+        self.findings.show_state(state, self._findings_height())
+        self.table.set_marked(frozenset(finding.layers) if finding is not None else frozenset())
+
+    def _is_expanded(self) -> bool:
+        if self.expanded is None:
+            return self.size.height >= FINDINGS_OPEN_MIN_HEIGHT
+        return self.expanded
+
+    def _findings_height(self) -> int:
+        """Lines the panel may take: a quarter of the screen in full, at least 3."""
+        return max(3, self.size.height // 4) if self._is_expanded() else 1
 
     def on_resize(self) -> None:
         self._fit_charts()
+        self._show_findings()
         self.call_after_refresh(self.redraw)
 
     def _fit_charts(self) -> None:
         """Charts take the rows the layer table does not need, up to a third of the screen."""
         height = self.size.height
         rows = len(self.app.source.layers) + 1
-        spare = height - 2 - rows  # the run line and the footer
+        spare = height - 2 - rows - self._findings_height()  # the run line and the footer
         charts = self.query_one("#charts")
         new = max(CHART_MIN_HEIGHT, min(spare, height // 3, CHART_MAX_HEIGHT))
         if charts.styles.height is None or charts.styles.height.value != new:

@@ -17,6 +17,7 @@ __all__ = ["HIST_KINDS", "LayerTable"]
 STYLES = (
     "header",
     "name",
+    "marked",
     "config",
     "muted",
     "spark",
@@ -43,6 +44,7 @@ class LayerTable(ScrollView, can_focus=True):
         self.kind = "act_hist"
         self.infos: tuple[LayerInfo, ...] = ()
         self.history = RunHistory(())
+        self.marked: frozenset[str] = frozenset()
         self._styles = LineStyles(self, "layer-table")
         self._view: TableView | None = None
         self._rows: dict[int, tuple[TableView, Line, Strip | None]] = {}
@@ -59,6 +61,12 @@ class LayerTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(layers) + 1)
         self._rows.clear()
         self.data_changed()
+
+    def set_marked(self, names: frozenset[str]) -> None:
+        """Point at these layers' rows (the selected finding's layers)."""
+        if names != self.marked:
+            self.marked = names
+            self.data_changed()
 
     def set_kind(self, kind: str) -> None:
         self.kind = kind
@@ -91,7 +99,7 @@ class LayerTable(ScrollView, can_focus=True):
 
     def _new_view(self) -> TableView:
         width = self.scrollable_content_region.width
-        self._view = TableView(self.infos, self.history, self.kind, width, self.glyphs)
+        self._view = TableView(self.infos, self.history, self.kind, width, self.glyphs, self.marked)
         return self._view
 
     # Line API.
