@@ -464,8 +464,8 @@ async def test_applying_a_fix_restarts_with_the_same_seed_and_keeps_the_previous
         assert app.findings == []  # the cure: the rebuilt run is healthy
         text = screen_text(app)
         assert "applied: for vanishing: model.norm none → batch" in text
-        assert "previous run: vanishing at L1-L2, saturation at L4 (step 19" in text
-        assert "; now: none" in text
+        assert "previous run: vanishing at L1-L2, saturation at L4  (at step 19: loss" in text
+        assert "this run:     none" in text
         assert "BN" in table_rows(text)["L1"]  # the new spec's rows
         # Nothing left to apply: the key is shown disabled.
         assert app.screen.check_action("apply_fix", ()) is None
@@ -503,3 +503,17 @@ async def test_the_panel_redraws_only_when_the_findings_change(tmp_path, monkeyp
             "saturation",
         ]
         assert len(drawn) == before
+
+
+async def test_a_fix_the_experiment_already_has_is_not_offered(tmp_path):
+    spec = SPEC.with_values({"model.norm": "batch"})
+    source = sick_source(spec)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.findings[0].fix == {"model.norm": "batch"}
+        assert "model.norm=batch   (already set in this experiment)" in screen_text(app)
+        assert app.screen.check_action("apply_fix", ()) is None
+        await pilot.press("a")
+        await pilot.pause()
+        assert source.calls == []

@@ -21,6 +21,7 @@ from tuigrad.ui.rows import Line
 SEVERITY_WORDS = {"error": "error", "warning": "warn", "info": "info"}
 MAX_ROWS = 5  # findings listed at once; the window follows the selection
 MAX_WHY_LINES = 3
+MAX_WHERE = 32  # the widest "L1-L4, since step 0" column
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,12 @@ class RunSummary:
             return None
         return RunSummary(frame.step, frame.loss, frame.accuracy, tuple(findings))
 
-    def text(self) -> str:
-        numbers = [f"step {self.step}", f"loss {fmt_num(self.loss, 3)}"]
+    def numbers(self) -> str:
+        """`at step 978: loss 1.099, acc 35%`."""
+        numbers = [f"loss {fmt_num(self.loss, 3)}"]
         if not math.isnan(self.accuracy):
             numbers.append(f"acc {fmt_pct(self.accuracy).strip()}")
-        return f"{kinds_text(self.findings)} ({', '.join(numbers)})"
+        return f"at step {self.step}: {', '.join(numbers)}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class PanelState:
     findings: tuple[Finding, ...] = ()
     selected: int = 0
     expanded: bool = True
-    can_apply: bool = False
+    can_apply: bool = False  # the source can restart with a new spec
+    fix_is_set: bool = False  # the experiment already has the selected finding's fix
     previous: RunSummary | None = None
     applied: Applied | None = None
     failed: str = ""  # why the diagnosis stopped, if it did
@@ -106,8 +109,9 @@ def summary_line(state: PanelState, width: int, glyphs: Glyphs = UNICODE) -> Lin
     else:
         runs = [(" ok ", "good"), (" Diagnosis: no findings", "muted")]
     if state.previous is not None:
-        runs.append((f"  previous run: {kinds_text(state.previous.findings)}", "muted"))
-    hint = "  f: details" + ("  a: apply fix" if state.can_apply and _has_fix(state) else "")
+        runs.append((f"  (previous run: {kinds_text(state.previous.findings)})", "muted"))
+    applies = state.can_apply and _has_fix(state) and not state.fix_is_set
+    hint = "  f: details" + ("  a: apply fix" if applies else "")
     runs.append((hint, "muted"))
     return _fit_runs(runs, width, glyphs)
 
@@ -135,8 +139,9 @@ def _expanded(state: PanelState, width: int, height: int, glyphs: Glyphs) -> lis
     room = height - len(lines) - len(tail) - 1
     shown = max(1, min(len(findings), MAX_ROWS, room))
     first = min(max(state.selected - shown + 1, 0), len(findings) - shown)
+    where_w = min(max(len(where(f)) for f in findings[first : first + shown]), MAX_WHERE)
     for i in range(first, first + shown):
-        lines.append(_finding_row(findings[i], i == state.selected, width, glyphs))
+        lines.append(_finding_row(findings[i], i == state.selected, where_w, width, glyphs))
     if shown < len(findings):
         tail.insert(
             0, ((fit(f"  {len(findings) - shown} more: j/k to see them", width, glyphs), "muted"),)
@@ -147,14 +152,14 @@ def _expanded(state: PanelState, width: int, height: int, glyphs: Glyphs) -> lis
     return (lines + why + tail)[:height]
 
 
-def _finding_row(f: Finding, selected: bool, width: int, glyphs: Glyphs) -> Line:
+def _finding_row(f: Finding, selected: bool, where_w: int, width: int, glyphs: Glyphs) -> Line:
     pointer = glyphs.gauge_above if selected else " "
     return _fit_runs(
         [
             (pointer + " ", "pointer"),
             (f"{SEVERITY_WORDS[f.severity]:<5}", f.severity),
             (f" {f.kind:<12} ", "selected" if selected else "text"),
-            (f"{where(f):<24} ", "muted"),
+            (fit(where(f), where_w, glyphs) + " ", "muted"),
             (f.message, "text"),
         ],
         width,
@@ -165,12 +170,13 @@ def _finding_row(f: Finding, selected: bool, width: int, glyphs: Glyphs) -> Line
 def _why_lines(f: Finding | None, width: int, most: int, glyphs: Glyphs) -> list[Line]:
     if f is None or not f.explanation:
         return []
-    wrapped = textwrap.wrap(f.explanation, max(width - 7, 10))
+    wrapped = textwrap.wrap(f.explanation, max(width - 8, 10))
     if len(wrapped) > most:
+        # The last line shown says that the explanation goes on.
         wrapped = wrapped[:most]
-        wrapped[-1] = wrapped[-1][: max(width - 8, 1)] + glyphs.ellipsis
+        wrapped[-1] += glyphs.ellipsis
     return [
-        (("  why: " if i == 0 else "       ", "label"), (text, "why"))
+        _fit_runs([("  why: " if i == 0 else "       ", "label"), (text, "why")], width, glyphs)
         for i, text in enumerate(wrapped)
     ]
 
@@ -182,6 +188,8 @@ def _tail_lines(state: PanelState, width: int, glyphs: Glyphs) -> list[Line]:
     if f is not None:
         if not f.fix:
             fix = [("no spec change to suggest", "muted")]
+        elif state.fix_is_set:
+            fix = [(f.fix_text(), "fix"), ("   (already set in this experiment)", "muted")]
         elif state.can_apply:
             fix = [
                 (f.fix_text(), "fix"),
@@ -197,13 +205,27 @@ def _tail_lines(state: PanelState, width: int, glyphs: Glyphs) -> list[Line]:
         text = f"for {state.applied.kind}: {state.applied.text(glyphs)}"
         lines.append(_fit_runs([("  applied: ", "label"), (text, "fix")], width, glyphs))
     if state.previous is not None:
+        # The two runs one above the other: what each one showed.
+        before = state.previous
         now = kinds_text(state.findings)
-        runs = [
-            ("  previous run: ", "label"),
-            (state.previous.text(), "text"),
-            (f"; now: {now}", "good" if not state.findings else "text"),
-        ]
-        lines.append(_fit_runs(runs, width, glyphs))
+        lines.append(
+            _fit_runs(
+                [
+                    ("  previous run: ", "label"),
+                    (kinds_text(before.findings), "text"),
+                    (f"  ({before.numbers()})", "muted"),
+                ],
+                width,
+                glyphs,
+            )
+        )
+        lines.append(
+            _fit_runs(
+                [("  this run:     ", "label"), (now, "good" if not state.findings else "text")],
+                width,
+                glyphs,
+            )
+        )
     return lines
 
 

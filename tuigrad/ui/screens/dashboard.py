@@ -8,6 +8,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tuigrad.diagnosis import Finding
+from tuigrad.errors import SpecError
 from tuigrad.sources.base import LiveControls, RunState
 from tuigrad.ui.findings import PanelState
 from tuigrad.ui.widgets.findings import FindingsPanel
@@ -36,7 +38,7 @@ NEEDS = {
 }
 
 
-RESET = Binding.Group("reset/seed")
+RESET = Binding.Group("reset")
 LR = Binding.Group("lr")
 FINDING = Binding.Group("finding")
 
@@ -158,6 +160,7 @@ class DashboardScreen(Screen):
     expanded: bool | None = None  # the findings panel in full; None: by the screen's height
     _findings_seen = -1  # the app's findings_version last shown
     _selected_kind: str | None = None  # kept selected while the findings change
+    _fix_checked: tuple[object, bool] = (None, False)  # (spec, fix) last checked, and the answer
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -175,8 +178,7 @@ class DashboardScreen(Screen):
         if not isinstance(source, LiveControls) or control not in source.controls:
             return False
         if action == "apply_fix":
-            finding = self._selected_finding()
-            return True if finding is not None and finding.fix and self.app.spec else None
+            return True if self._fix_is_new(self._selected_finding()) else None
         if states is None:
             return True
         state = self.app.status.state
@@ -250,7 +252,21 @@ class DashboardScreen(Screen):
             self._show_findings()
             self.refresh_bindings()
 
-    def _selected_finding(self):  # noqa: ANN202
+    def _fix_is_new(self, finding: Finding | None) -> bool:
+        """True when the finding's fix would change the experiment (one check per spec)."""
+        spec = self.app.spec
+        if finding is None or not finding.fix or spec is None:
+            return False
+        key = (spec, finding.fix_text())
+        if self._fix_checked[0] != key:
+            try:
+                new = spec.with_values(finding.fix) != spec
+            except SpecError:
+                new = True  # applying it says what is wrong
+            self._fix_checked = (key, new)
+        return self._fix_checked[1]
+
+    def _selected_finding(self) -> Finding | None:
         findings = self.app.findings
         return findings[min(self.selected, len(findings) - 1)] if findings else None
 
@@ -292,6 +308,12 @@ class DashboardScreen(Screen):
             selected=min(self.selected, max(len(app.findings) - 1, 0)),
             expanded=self._is_expanded(),
             can_apply=self.check_action("apply_fix", ()) is not False,
+            fix_is_set=(
+                finding is not None
+                and bool(finding.fix)
+                and app.spec is not None
+                and not self._fix_is_new(finding)
+            ),
             previous=app.previous,
             applied=app.applied,
             failed=app.diagnosis_failed,

@@ -67,6 +67,10 @@ class HelpScreen(ModalScreen):
             yield Static(
                 "Rows: L1..head in model order. Sparkline: log10 weight-gradient norm over recent "
                 "sampled steps, one scale for all rows. upd:data: log10 of the update to weight "
-                "ratio; the mark in the middle is 1e-3. Markers: × NaN, ▲ Inf, · exactly zero.",
+                "ratio; the mark in the middle is 1e-3. Markers: × NaN, ▲ Inf, · exactly zero.\n"
+                "Findings: what the diagnosis sees in the frames, most severe first; ◀ after a "
+                "layer's name marks the rows the selected finding is about. `a` applies its fix: "
+                "the experiment changes, the run restarts with the same seed, and the panel keeps "
+                "what the previous run showed.",
                 id="help-legend",
             )

@@ -40,7 +40,12 @@ class FindingsPanel(Lines):
         if key == self._drawn or width <= 0:
             return
         self._drawn = key
-        self.show(panel_lines(state, width, max_height, self.glyphs))
+        lines = panel_lines(state, width, max_height, self.glyphs)
+        # NOTE: an explicit height: with `height: auto` a change in the number of lines
+        # asked for while the screen is being resized was not always laid out.
+        if self.styles.height is None or self.styles.height.value != len(lines):
+            self.styles.height = len(lines)
+        self.show(lines)
 
     def on_resize(self) -> None:
         self.show_state(self.state, self.max_height)

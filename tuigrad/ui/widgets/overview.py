@@ -88,8 +88,8 @@ def _notice(history: RunHistory, status: SourceStatus) -> str:
         said = " and ".join(what) or "a loss or gradient norm was not finite"
         tail = f" ({status.message})" if status.message else ""
         return f"{said}; first non-finite at step {history.nonfinite_since}{tail}"
-    if status.message:
-        return status.message
+    if status.message and status.message != status.state.value:
+        return status.message  # "paused" under a run line that says paused adds nothing
     return ""
 
 
