@@ -517,3 +517,38 @@ async def test_a_fix_the_experiment_already_has_is_not_offered(tmp_path):
         await pilot.press("a")
         await pilot.pause()
         assert source.calls == []
+
+
+async def test_while_training_the_rules_run_at_most_twice_a_second(tmp_path, monkeypatch):
+    from tuigrad.ui import app as app_module
+
+    monkeypatch.setattr(app_module, "DIAGNOSE_EVERY_S", 3600.0)
+    frames = sick_frames(SPEC, 12)
+    source = ScriptedSource(frames[:2], spec_layers(SPEC), spec=SPEC, shown=1)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert [f.kind for f in app.findings] == ["vanishing", "saturation"]
+        source.reset()  # a new run, then training: frames arrive, the rules wait
+        source.start()
+        source.push(frames[2:10])
+        app.poll()
+        assert app.history.latest.step == 9 and app.findings == []
+        broken = replace(frames[10], loss=math.nan)
+        source.push([broken])  # ... except for numbers that broke: at once
+        app.poll()
+        assert app.findings[0].kind == "nonfinite"
+        await pilot.pause()
+        assert "nonfinite" in screen_text(app)
+
+
+async def test_a_status_message_that_only_repeats_the_state_takes_no_line(tmp_path):
+    app, source = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.set_status(RunState.PAUSED, "paused")
+        await pilot.pause(0.25)
+        lines = screen_text(app).splitlines()
+        assert "paused" in lines[0] and lines[1].startswith("loss")
+        source.set_status(RunState.PAUSED, "paused: the loss is not finite")
+        await pilot.pause(0.25)
+        assert screen_text(app).splitlines()[1].strip() == "paused: the loss is not finite"

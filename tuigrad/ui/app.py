@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,6 +26,10 @@ from tuigrad.ui.screens.dashboard import DashboardScreen
 from tuigrad.ui.screens.help import HelpScreen
 
 log = logging.getLogger(__name__)
+
+# While a run trains, the rules run at most this often; each run costs a few milliseconds
+# for deep nets (7 ms at 50 layers), every sampled frame would be too much at 10 polls/s.
+DIAGNOSE_EVERY_S = 0.5
 
 
 class AsciiScrollBarRender(ScrollBarRender):
@@ -69,6 +75,8 @@ class TuigradApp(App):
         self.diagnoser = Diagnoser(source.layers, self.spec)
         self.findings_version = 0
         self.diagnosis_failed = ""
+        self._undiagnosed: list = []  # frames read but not yet given to the diagnoser
+        self._diagnosed_at = 0.0
         self.previous: RunSummary | None = None  # how the run before this one ended
         self.applied: Applied | None = None  # the last fix applied from a finding
         self.dashboard = DashboardScreen()
@@ -102,8 +110,8 @@ class TuigradApp(App):
         frames = self.source.frames_since(self._read)
         self._read += len(frames)
         self.history.add(frames)
-        self._diagnose(frames)
         status = self.source.status()
+        self._diagnose(frames, running=status.state is RunState.RUNNING)
         state_changed = status.state != self.status.state
         self.status = status
         if not self.dashboard.is_mounted:
@@ -123,11 +131,20 @@ class TuigradApp(App):
     def _reset_diagnosis(self) -> None:
         self.diagnoser.reset(self.source.layers, self.spec)
         self.diagnosis_failed = ""
+        self._undiagnosed = []
         self.findings_version += 1
 
-    def _diagnose(self, frames: list) -> None:
-        if self.diagnosis_failed or not frames:
+    def _diagnose(self, frames: list, running: bool) -> None:
+        """Give new frames to the diagnoser: at once when not training or when the numbers
+        broke, else every DIAGNOSE_EVERY_S."""
+        self._undiagnosed += frames
+        now = time.monotonic()
+        if self.diagnosis_failed or not self._undiagnosed:
             return
+        broke = any(not (math.isfinite(f.loss) and math.isfinite(f.grad_norm)) for f in frames)
+        if running and not broke and now - self._diagnosed_at < DIAGNOSE_EVERY_S:
+            return
+        frames, self._undiagnosed, self._diagnosed_at = self._undiagnosed, [], now
         try:
             changed = self.diagnoser.push(frames)
         except Exception as exc:  # noqa: BLE001 - a rule that fails must not take the app down

@@ -160,6 +160,7 @@ class DashboardScreen(Screen):
     expanded: bool | None = None  # the findings panel in full; None: by the screen's height
     _findings_seen = -1  # the app's findings_version last shown
     _selected_kind: str | None = None  # kept selected while the findings change
+    _finding_keys: tuple[bool | None, ...] = ()  # the findings keys' states in the Footer
     _fix_checked: tuple[object, bool] = (None, False)  # (spec, fix) last checked, and the answer
 
     def on_mount(self) -> None:
@@ -250,7 +251,7 @@ class DashboardScreen(Screen):
         if findings:
             self.selected = index % len(findings)
             self._show_findings()
-            self.refresh_bindings()
+            self._refresh_finding_keys()
 
     def _fix_is_new(self, finding: Finding | None) -> bool:
         """True when the finding's fix would change the experiment (one check per spec)."""
@@ -297,7 +298,15 @@ class DashboardScreen(Screen):
         self.selected = kinds.index(old) if old in kinds else 0
         self._findings_seen = app.findings_version
         self._show_findings()
-        self.refresh_bindings()
+        self._refresh_finding_keys()
+
+    def _refresh_finding_keys(self) -> None:
+        """Refresh the Footer only when a findings key changes state: messages change with
+        the numbers every few frames, and a Footer refresh costs tens of milliseconds."""
+        keys = tuple(self.check_action(a, ()) for a in ("apply_fix", "next_finding"))
+        if keys != self._finding_keys:
+            self._finding_keys = keys
+            self.refresh_bindings()
 
     def _show_findings(self) -> None:
         app = self.app
