@@ -552,3 +552,29 @@ async def test_a_status_message_that_only_repeats_the_state_takes_no_line(tmp_pa
         source.set_status(RunState.PAUSED, "paused: the loss is not finite")
         await pilot.pause(0.25)
         assert screen_text(app).splitlines()[1].strip() == "paused: the loss is not finite"
+
+
+async def test_a_replayed_run_file_shows_its_findings_without_the_apply_key(tmp_path):
+    from tuigrad.runs import RunWriter
+    from tuigrad.sources.replay import ReplaySource
+
+    path = tmp_path / "sick.tuigrad"
+    with RunWriter(path, SPEC, spec_layers(SPEC)) as writer:
+        for frame in sick_frames(SPEC, 12):
+            writer.write(frame)
+    source = ReplaySource(path, play=False)
+    source.jump_end()
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert [f.kind for f in app.findings] == ["vanishing", "saturation"]
+        text = screen_text(app)
+        assert "▶ error vanishing" in text and "this run is a recording" in text
+        assert "◀" in table_rows(text)["L1"]
+        active = app.screen.active_bindings
+        assert "a" not in active and {"f", "j", "k"} <= set(active)
+        await pilot.press("a", "j")
+        await pilot.pause()
+        assert app.findings[app.screen.selected].kind == "saturation"
+        assert app.spec == SPEC  # nothing applied
+    source.close()
