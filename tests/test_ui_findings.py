@@ -71,7 +71,7 @@ def test_one_line_says_how_many_and_which():
     assert line.startswith(" error  2 findings: vanishing at L1-L3, L5, collapse at L2")
     assert "a: apply fix" in line
     (line,) = text(panel_lines(PanelState(expanded=False), 60, 10))
-    assert line.strip() == "ok  Diagnosis: no findings  f: details"
+    assert line.startswith(" ok  Diagnosis: no findings ") and line.endswith("  f: details")
     recorded = PanelState(MANY[1:2], expanded=False, can_apply=False)
     assert "apply" not in text(panel_lines(recorded, 100, 1))[0]
 
@@ -110,3 +110,12 @@ def test_the_previous_run_is_compared_with_this_one():
     assert kinds_text(()) == "none"
     ascii_ = text(panel_lines(PanelState((), applied=applied), 80, 4, ASCII))
     assert "model.init normal -> xavier_normal" in ascii_[1]
+
+
+def test_the_keys_stay_at_the_end_of_one_line_when_the_kinds_are_long():
+    previous = RunSummary(978, 1.1, 0.35, MANY)
+    (line,) = text(
+        panel_lines(PanelState(MANY, expanded=False, can_apply=True, previous=previous), 80, 1)
+    )
+    assert len(line) == 80 and line.endswith("  f: details  a: apply fix")
+    assert "…" in line  # the kinds were cut, not the keys

@@ -192,6 +192,8 @@ class TuigradApp(App):
             self.notify(str(exc), severity="error")
             return
         self.source.set_lr(lr)
+        # TODO: the diagnoser keeps the spec the run started with (it has no way to take a
+        # new one without forgetting the frames), so an lr fix is reckoned from the first lr.
         self.notify(f"Learning rate {lr:.3g}", timeout=1.5)
         self.poll()
 

@@ -112,8 +112,10 @@ def summary_line(state: PanelState, width: int, glyphs: Glyphs = UNICODE) -> Lin
         runs.append((f"  (previous run: {kinds_text(state.previous.findings)})", "muted"))
     applies = state.can_apply and _has_fix(state) and not state.fix_is_set
     hint = "  f: details" + ("  a: apply fix" if applies else "")
-    runs.append((hint, "muted"))
-    return _fit_runs(runs, width, glyphs)
+    if len(hint) > width // 2:
+        return _fit_runs([*runs, (hint, "muted")], width, glyphs)
+    # The keys stay in view at the right end; the kinds are cut before them.
+    return (*_fit_runs(runs, width - len(hint), glyphs), (hint, "muted"))
 
 
 def _expanded(state: PanelState, width: int, height: int, glyphs: Glyphs) -> list[Line]:
