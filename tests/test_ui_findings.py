@@ -119,3 +119,11 @@ def test_the_keys_stay_at_the_end_of_one_line_when_the_kinds_are_long():
     )
     assert len(line) == 80 and line.endswith("  f: details  a: apply fix")
     assert "…" in line  # the kinds were cut, not the keys
+
+
+def test_one_line_says_what_was_applied_and_what_the_run_before_showed():
+    previous = RunSummary(978, 1.1, 0.35, MANY[1:2])
+    applied = Applied("vanishing", (("model.init", "normal", "xavier_normal"),))
+    state = PanelState((), expanded=False, previous=previous, applied=applied)
+    (line,) = text(panel_lines(state, 120, 1))
+    assert "no findings  (before model.init normal → xavier_normal: vanishing at L1-L3, L5)" in line

@@ -109,7 +109,11 @@ def summary_line(state: PanelState, width: int, glyphs: Glyphs = UNICODE) -> Lin
     else:
         runs = [(" ok ", "good"), (" Diagnosis: no findings", "muted")]
     if state.previous is not None:
-        runs.append((f"  (previous run: {kinds_text(state.previous.findings)})", "muted"))
+        before = kinds_text(state.previous.findings)
+        if state.applied is not None:
+            runs.append((f"  (before {state.applied.text(glyphs)}: {before})", "muted"))
+        else:
+            runs.append((f"  (previous run: {before})", "muted"))
     applies = state.can_apply and _has_fix(state) and not state.fix_is_set
     hint = "  f: details" + ("  a: apply fix" if applies else "")
     if len(hint) > width // 2:
