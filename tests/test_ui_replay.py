@@ -249,8 +249,8 @@ async def test_compare_interleaves_layers_with_one_scale_and_the_spec_difference
         await pilot.pause()
         text = screen_text(app)
         lines = text.splitlines()
-        assert lines[0].startswith(f" A  {a}  Four tanh layers  step 58")
-        assert lines[1].startswith(f" B  {b}  Six tanh layers  step 72")
+        assert lines[0].startswith(" A  step 58  loss") and lines[0].rstrip().endswith(f"{a}")
+        assert lines[1].startswith(" B  step 72  loss") and f"Six tanh layers  {b}" in lines[1]
         spec_line = next(line for line in lines if "spec A -> B:" in line)
         for item in ("model.depth 4 -> 6", "optimizer.lr 0.01 -> 0.5", "seed 0 -> 7"):
             assert item in spec_line

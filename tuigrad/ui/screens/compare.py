@@ -37,14 +37,17 @@ def build_head(pair: Any, cursor: int, width: int) -> list[Line]:
     sides = pair.sides(cursor) if len(pair) and cursor >= 0 else (None, None)
     lines: list[Line] = []
     for label, reader, path, frame in zip("AB", pair.readers, pair.paths, sides, strict=True):
-        text = f" {path}  {reader.title}  {_numbers(frame)}"
+        text = f" {_numbers(frame)}  {reader.title}  {path}"
         lines.append(((f" {label} ", "label"), (fit(text, width - 3), "text")))
     problems = pair.spec_problems()
-    diff = pair.spec_diff()
+    full = pair.spec_diff() or []
+    # The titles are on the lines above.
+    diff = [item for item in full if item[0] != "title"]
     if problems:
         lines += [((fit(" spec: " + p, width), "diff"),) for p in problems]
     elif not diff:
-        lines.append(((fit(" the two runs have the same spec", width), "same"),))
+        but = " but for the title" if full else ""
+        lines.append(((fit(f" the two runs have the same spec{but}", width), "same"),))
     else:
         lines += _diff_lines(diff, width)
     return lines
@@ -55,7 +58,7 @@ def _numbers(frame: Frame | None) -> str:
         return "no frame yet at this step"
     return (
         f"step {frame.step:,}  loss {fmt_num(frame.loss, 3)}  "
-        f"accuracy {fmt_pct(frame.accuracy).strip()}  grad norm {fmt_num(frame.grad_norm)}"
+        f"acc {fmt_pct(frame.accuracy).strip()}  grad norm {fmt_num(frame.grad_norm)}"
     )
 
 
