@@ -234,3 +234,26 @@ def test_a_file_that_appeared_meanwhile_is_not_overwritten(tmp_path):
     source.close()
     assert recorder.paths == [tmp_path / "r-2.tuigrad"]
     assert target.read_text() == "someone else's"
+
+
+async def test_the_app_names_each_recording_and_after_a_reset_how_to_compare(tmp_path):
+    from tuigrad.ui.recording import RecordingApp
+
+    recorder = Recorder(tmp_path / "r.tuigrad")
+    source = FedSource(SPEC, recorder)
+    app = RecordingApp(source, recorder)
+    async with app.run_test(size=(120, 30)) as pilot:
+        source.feed(frames_for(layer_infos(SPEC), 3))
+        await pilot.pause(0.2)
+        notes = [n.message for n in app._notifications]
+        assert notes == [f"Recording to {tmp_path / 'r.tuigrad'}"]
+        await pilot.press("r")  # reset: the next frames start a new file
+        await pilot.pause()
+        assert source.commands[-1] == "reset"
+        source.feed(frames_for(layer_infos(SPEC), 2))
+        await pilot.pause(0.2)
+        last = list(app._notifications)[-1].message
+        first, second = tmp_path / "r.tuigrad", tmp_path / "r-2.tuigrad"
+        assert last == f"Recording to {second}; compare: tuigrad compare {first} {second}"
+    source.close()
+    assert same_steps(second, frames_for(layer_infos(SPEC), 2))

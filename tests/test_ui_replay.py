@@ -13,7 +13,7 @@ from tests.replay_files import FINDING_STEP, SPEC_A, SPEC_B, record
 from tests.ui_frames import frames_for, screen_text
 from tuigrad.runs import RunWriter
 from tuigrad.sources.base import RunState
-from tuigrad.sources.compare import compare_source
+from tuigrad.sources.compare import align_names, compare_source
 from tuigrad.sources.replay import ReplaySource
 from tuigrad.sources.scripted import spec_layers
 from tuigrad.ui.replay_app import ReplayApp
@@ -312,3 +312,31 @@ async def test_compare_of_a_run_with_itself_says_the_specs_are_the_same(pair):
         text = screen_text(app)
         assert "the two runs have the same spec" in text
         assert len(text.splitlines()) == 24 and "Quit" in text.splitlines()[-1]
+
+
+def test_layer_names_align_in_model_order():
+    assert align_names(["L1", "L2", "head"], ["L1", "L2", "L3", "L4", "head"]) == [
+        "L1",
+        "L2",
+        "L3",
+        "L4",
+        "head",
+    ]
+    assert align_names(["L1", "L3", "head"], ["L1", "L2", "head"]) == ["L1", "L2", "L3", "head"]
+    assert align_names(["fc1", "fc2"], ["L1"]) == ["L1", "fc1", "fc2"]
+
+
+async def test_compare_says_when_a_run_has_no_spec(run_a, tmp_path):
+    path, _ = run_a
+    run = Run(steps=5, depth=2)
+    bare = tmp_path / "script.tuigrad"
+    with RunWriter(bare, None, run.layers) as writer:
+        for frame in run.frames():
+            writer.write(frame)
+    app = ReplayApp(compare_source(path, bare), compare=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "spec: B: the file holds no spec" in text
+        names = [line[:6].strip() for line in text.splitlines() if line[:1] in "Lh"]
+        assert names[:4] == ["L1 A", "L1 B", "L2 A", "L2 B"] and names[-2:] == ["head A", "head B"]
