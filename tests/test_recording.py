@@ -15,6 +15,7 @@ from tests.ui_frames import frames_for
 from tuigrad.cli import build_parser, main, open_cmd
 from tuigrad.engine.layout import layer_infos
 from tuigrad.runs import Recorder, RunReader
+from tuigrad.runs.recorder import Notice
 from tuigrad.sources.live import _LiveBase
 from tuigrad.spec import Spec
 
@@ -64,10 +65,9 @@ def test_each_run_goes_to_its_own_file(tmp_path):
     assert same_steps(target, first) and same_steps(second_path, second)
     with RunReader(second_path) as reader:
         assert reader.spec == source.spec and reader.layers == source.layers
-    messages = recorder.take_messages()
-    assert messages == [
-        f"Recording to {target}",
-        f"Recording to {second_path}; compare: tuigrad compare {target} {second_path}",
+    assert recorder.take_notices() == [
+        Notice(f"Recording to {target}"),
+        Notice(f"Recording to {second_path}; compare: tuigrad compare {target} {second_path}"),
     ]
 
 
@@ -220,8 +220,8 @@ def test_a_file_that_cannot_be_created_is_said_once(tmp_path):
     source.feed(frames_for(layer_infos(SPEC), 3))
     assert recorder.paths == [] and recorder.error.startswith(f"cannot record to {target}")
     assert recorder.error in source.status().message
-    (message,) = recorder.take_messages()
-    assert message.endswith("training goes on without recording")
+    (notice,) = recorder.take_notices()
+    assert notice.failed and notice.text.endswith("training goes on without recording")
     source.close()
 
 

@@ -340,3 +340,22 @@ async def test_compare_says_when_a_run_has_no_spec(run_a, tmp_path):
         assert "spec: B: the file holds no spec" in text
         names = [line[:6].strip() for line in text.splitlines() if line[:1] in "Lh"]
         assert names[:4] == ["L1 A", "L1 B", "L2 A", "L2 B"] and names[-2:] == ["head A", "head B"]
+
+
+async def test_a_click_on_the_scrub_bar_seeks_there(run_a):
+    path, _ = run_a
+    source = ReplaySource(path, play=False)
+    app = ReplayApp(source)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        bar = screen_text(app).splitlines()[1]
+        end = bar.index("  ") - 1  # the bar's last cell; the words follow two spaces on
+        await pilot.click("#run-line", offset=(end, 1))
+        await pilot.pause()
+        assert source.cursor == 29
+        assert screen_text(app).splitlines()[1].index("●") == end
+        middle = 1 + (end - 1) // 2
+        await pilot.click("#run-line", offset=(middle, 1))
+        await pilot.pause()
+        assert source.cursor in (14, 15)  # the middle of 30 frames
+        assert abs(screen_text(app).splitlines()[1].index("●") - middle) <= 1

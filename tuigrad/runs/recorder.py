@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,14 @@ from tuigrad.runs.writer import SUFFIX, RunWriter, default_path
 from tuigrad.spec import Spec
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence for the user about the recording; `failed` when recording stopped."""
+
+    text: str
+    failed: bool = False
 
 
 def numbered(path: Path, n: int) -> Path:
@@ -33,7 +42,7 @@ class Recorder:
     created when its first frame arrives, so a run that never trained leaves no file.
 
     A file that cannot be created, or a full disk, stops recording that run: `error` says why,
-    and `take_messages()` hands the sentence to whoever shows it. Frames keep flowing to the
+    and `take_notices()` hands the sentence to whoever shows it. Frames keep flowing to the
     UI either way. The source calls `begin` (from the UI's thread) when a run starts and
     `write` (from the thread that receives frames); a lock orders the two.
     """
@@ -46,7 +55,7 @@ class Recorder:
         self.paths: list[Path] = []  # every file created, in order
         self._options = writer_options
         self._lock = threading.Lock()
-        self._messages: deque[str] = deque()
+        self._notices: deque[Notice] = deque()
         self._run: tuple[int, Spec | None, tuple[LayerInfo, ...]] | None = None
         self._writer: RunWriter | None = None
         self._failed = ""  # why the current run is not being recorded
@@ -82,7 +91,7 @@ class Recorder:
             return True
         if writer.error is not None and not self._failed:
             self._failed = writer.error
-            self._say(f"{writer.error}; training goes on without recording")
+            self._say(f"{writer.error}; training goes on without recording", failed=True)
         return False
 
     def close(self) -> None:
@@ -91,11 +100,11 @@ class Recorder:
             self._closed = True
             self._finish()
 
-    def take_messages(self) -> list[str]:
-        """Sentences for the user that arrived since the last call (file names, failures)."""
+    def take_notices(self) -> list[Notice]:
+        """What the user should be told since the last call: file names, failures."""
         out = []
-        while self._messages:
-            out.append(self._messages.popleft())
+        while self._notices:
+            out.append(self._notices.popleft())
         return out
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -108,7 +117,7 @@ class Recorder:
             )
         except RunFileError as exc:
             self._failed = str(exc)
-            self._say(f"{exc}; training goes on without recording")
+            self._say(f"{exc}; training goes on without recording", failed=True)
             return False
         path = self._writer.path
         previous = self.paths[-1] if self.paths else None
@@ -127,12 +136,14 @@ class Recorder:
         return numbered(base, n)
 
     def _finish(self) -> None:
+        # TODO: close in the background; folding a long run's WAL back in can take a moment,
+        # and this runs on the UI's thread when the user resets.
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
             if writer.error and not self._failed:
                 log.warning("%s", writer.error)
 
-    def _say(self, text: str) -> None:
-        log.info("%s", text)
-        self._messages.append(text)
+    def _say(self, text: str, failed: bool = False) -> None:
+        log.log(logging.WARNING if failed else logging.INFO, "%s", text)
+        self._notices.append(Notice(text, failed))

@@ -20,12 +20,11 @@ class RecordingApp(TuigradApp):
 
     def poll(self) -> bool:
         changed = super().poll()
-        for text in self.recorder.take_messages():
-            failed = "stopped" in text or "cannot" in text
+        for notice in self.recorder.take_notices():
             self.notify(
-                text,
+                notice.text,
                 title="Recording",
-                severity="error" if failed else "information",
+                severity="error" if notice.failed else "information",
                 timeout=MESSAGE_TIMEOUT_S,
             )
         return changed

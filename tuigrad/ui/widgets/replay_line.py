@@ -11,7 +11,7 @@ from tuigrad.ui.history import RunHistory
 from tuigrad.ui.widgets.lines import Line
 from tuigrad.ui.widgets.overview import STATE_MARKS, RunLine, _clip_text, _notice
 
-WRITER_WORDS = {"writing": "writing", "finished": "finished", "stopped": "stopped"}
+WORDS_WIDTH = 44  # cells after the scrub bar for what the source says
 
 
 class ReplayRunLine(RunLine):
@@ -64,10 +64,11 @@ class ReplayRunLine(RunLine):
     def _bar(self, status: SourceStatus, width: int) -> Line:
         """A scrub bar over the whole recording with the cursor on it, then what the source says."""
         words = status.message
-        if self.source.follow:
-            words = f"writer {WRITER_WORDS.get(self.source.reader.writer_state(), '?')}: {words}"
-        words = fit(" " + words, min(len(words) + 1, max(width // 2, 0)), self.glyphs)
-        span = max(width - len(words) - 2, 0)
+        if self.source.follow and "writer" not in words:
+            words = f"writer {self.source.reader.writer_state()}: {words}"
+        # The words take a fixed share of the line, so that the bar keeps its length.
+        words = fit("  " + words, min(WORDS_WIDTH, width // 3), self.glyphs)
+        span = self._span(width)
         if span <= 0:
             return ((fit(words, width), "text"),)
         at = self._mark_at(span)
@@ -79,6 +80,10 @@ class ReplayRunLine(RunLine):
             (words, "text"),
         )
 
+    def _span(self, width: int) -> int:
+        """Cells of the scrub bar at `width`: it starts at x = 1."""
+        return max(width - min(WORDS_WIDTH, width // 3) - 2, 0)
+
     def _mark_at(self, span: int) -> int:
         count = self.source.frame_count
         if count <= 1 or self.source.cursor < 0:
@@ -89,7 +94,7 @@ class ReplayRunLine(RunLine):
         """A click on the scrub bar shows the frame at that point of the recording."""
         if event.y != 1 or self.source.frame_count == 0:
             return
-        span = self.size.width - 2 - len(self._lines[1][-1][0]) if len(self._lines) > 1 else 0
+        span = self._span(self.size.width)
         if span <= 1:
             return
         x = min(max(event.x - 1, 0), span - 1)
