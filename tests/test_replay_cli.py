@@ -50,3 +50,25 @@ def test_missing_or_malformed_arguments_exit_2(capsys, argv):
 def test_help_lists_replay_and_compare():
     text = build_parser().format_help()
     assert "replay" in text and "compare" in text
+
+
+def test_replay_and_compare_open_the_app_where_asked(files, monkeypatch):
+    from tuigrad.ui.replay_app import ReplayApp
+    from tuigrad.ui.screens.compare import CompareScreen
+    from tuigrad.ui.screens.replay import ReplayScreen
+
+    opened = []
+
+    def fake_run(app, **kw):
+        source = app.source
+        opened.append((type(app.dashboard), source.current_step, source.playing, source.follow))
+
+    monkeypatch.setattr(ReplayApp, "run", fake_run)
+    assert main(["replay", str(files["good"]), "--at", "2", "--speed", "4"]) == 0
+    assert main(["replay", str(files["good"]), "--follow"]) == 0
+    assert main(["compare", str(files["good"]), str(files["other"]), "--at", "1"]) == 0
+    assert opened == [
+        (ReplayScreen, 2, False, False),
+        (ReplayScreen, 3, True, True),  # following starts at the newest frame, live
+        (CompareScreen, 1, False, False),
+    ]

@@ -34,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
 
         app = ReplayApp(source, compare=True, fps=args.fps, ascii=args.ascii)
         app.run()
+        return app.return_code or 0
     finally:
         source.close()
-    return app.return_code or 0

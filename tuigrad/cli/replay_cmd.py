@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
 
         app = ReplayApp(source, fps=args.fps, ascii=args.ascii)
         app.run()
+        return app.return_code or 0
     finally:
         source.close()
-    return app.return_code or 0
