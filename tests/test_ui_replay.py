@@ -359,3 +359,21 @@ async def test_a_click_on_the_scrub_bar_seeks_there(run_a):
         await pilot.pause()
         assert source.cursor in (14, 15)  # the middle of 30 frames
         assert abs(screen_text(app).splitlines()[1].index("●") - middle) <= 1
+
+
+async def test_the_charts_show_the_whole_run_up_to_the_frame_shown(run_a):
+    path, frames = run_a
+    source = ReplaySource(path, play=False, window=4)  # the view holds 4 frames at most
+    app = ReplayApp(source)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", *"30", "enter")
+        await pilot.pause()
+        assert len(source.frames_since(0)) == 4
+        loss, accuracy, _ = app.screen.charts
+        shown = frames[:16]  # steps 0..30
+        lowest = min(f.loss for f in shown)
+        assert loss._lines[0][0][0].startswith(f"loss {shown[-1].loss:.3f}  min {lowest:.3f}")
+        # Accuracy is above 0.33 throughout: every frame so far has a bar in the bottom row.
+        bottom = accuracy._lines[-1][0][0]
+        assert len(bottom.strip()) == 16 and " " not in bottom.strip()

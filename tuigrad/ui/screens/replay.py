@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tuigrad.runs.reader import RunReader
+from tuigrad.ui.recorded import RecordedSeries
 from tuigrad.ui.screens.dashboard import DashboardScreen
 from tuigrad.ui.widgets.overview import RunLine
 from tuigrad.ui.widgets.replay_line import ReplayRunLine
@@ -89,6 +91,21 @@ class ReplayScreen(DashboardScreen, inherit_bindings=False):
             if isinstance(widget, RunLine):
                 widget = self.run_line = ReplayRunLine(self.app.source, id="run-line")
             yield widget
+
+    def redraw(self) -> None:
+        super().redraw()
+        # The charts show the whole recording up to the cursor, not only the frames held.
+        charts = self.query_one("#charts")
+        reader = self.app.source.reader
+        if not charts.display or not isinstance(reader, RunReader):
+            return
+        if self._recorded is None or self._recorded.reader is not reader:
+            self._recorded = RecordedSeries(reader)
+        history = self._recorded.history(self.app.source.cursor, self.app.history.latest)
+        for chart in self.charts:
+            chart.update_view(history, self.app.spec)
+
+    _recorded: RecordedSeries | None = None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         control = NEEDS.get(action)
