@@ -377,3 +377,16 @@ async def test_the_charts_show_the_whole_run_up_to_the_frame_shown(run_a):
         # Accuracy is above 0.33 throughout: every frame so far has a bar in the bottom row.
         bottom = accuracy._lines[-1][0][0]
         assert len(bottom.strip()) == 16 and " " not in bottom.strip()
+
+
+async def test_replay_and_compare_draw_without_block_characters_in_ascii_mode(pair):
+    a, _, b, _ = pair
+    for app in (
+        ReplayApp(ReplaySource(a, play=False), ascii=True),
+        ReplayApp(compare_source(a, b), compare=True, ascii=True),
+    ):
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            text = screen_text(app)
+            assert "L1" in text
+            assert not {ch for ch in text if 0x2580 <= ord(ch) <= 0x259F or ord(ch) in (0x25CF,)}
