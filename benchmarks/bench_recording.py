@@ -63,10 +63,9 @@ def main() -> None:
                 if recorder is not None:
                     with RunReader(recorder.paths[0]) as reader:
                         frames = len(reader)
-                    print(f"  recorded {frames} frames")
-                print(
-                    f"  {'recording' if recording else 'plain':9s} {rates[recording][-1]:8.1f} steps/s"
-                )
+                    print(f"  recorded {frames} frames", flush=True)
+                label = "recording" if recording else "plain"
+                print(f"  {label:9s} {rates[recording][-1]:8.1f} steps/s", flush=True)
     plain, recorded = (statistics.median(rates[r]) for r in (False, True))
     print(
         f"{spec.title}: {plain:.1f} steps/s plain, {recorded:.1f} recording ({recorded / plain:.3f})"
