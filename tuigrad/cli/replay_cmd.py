@@ -6,6 +6,10 @@ import argparse
 
 from tuigrad.cli.open_cmd import _fps
 
+# Frames read after a jump: enough for the gradient sparklines at most widths (the charts read
+# the whole recording); fewer keeps a jump quick on long files.
+VIEW_WINDOW = 64
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -31,7 +35,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tuigrad.sources.replay import ReplaySource
 
-    source = ReplaySource(args.run_file, follow=args.follow, speed=args.speed, play=args.at is None)
+    source = ReplaySource(
+        args.run_file,
+        follow=args.follow,
+        speed=args.speed,
+        play=args.at is None,
+        window=VIEW_WINDOW,
+    )
     try:
         if args.at is not None:
             source.seek(args.at)
