@@ -60,6 +60,8 @@ async def test_keys_move_through_the_recording(run_a):
         await pilot.press("g")
         await pilot.pause()
         assert source.cursor == 0
+        active = app.screen.active_bindings
+        assert not active["b"].enabled and active["n"].enabled  # nothing before the first
         await pilot.press("n", "n")
         await pilot.pause()
 
@@ -183,7 +185,8 @@ async def test_help_and_palette_list_the_replay_keys(run_a):
         await pilot.pause()
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for binding in ReplayScreen.BINDINGS:
-            if binding.action != "pause":  # pause is offered while playing
+            # Pause is offered while playing, a step back once past the first frame.
+            if binding.action not in ("pause", "back"):
                 assert (binding.tooltip or binding.description) in titles
         assert "Restart from the same initial weights (same seed)" not in titles
         await pilot.press("question_mark")

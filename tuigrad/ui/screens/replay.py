@@ -119,6 +119,11 @@ class ReplayScreen(DashboardScreen, inherit_bindings=False):
         if action in ("slower", "faster"):
             limit = source.speed <= 0.25 if action == "slower" else source.speed >= 16
             return None if limit else True
+        # Shown but disabled where there is no frame to move to.
+        if action == "step":
+            return None if source.cursor >= source.frame_count - 1 else True
+        if action == "back":
+            return None if source.cursor <= 0 else True
         return True
 
     # Actions: each moves the source, then polls so that the screen follows at once.
