@@ -46,7 +46,7 @@ def test_bad_fps_is_refused(capsys):
 def test_steps_then_screenshot_writes_the_dashboard(tmp_path, monkeypatch, capsys):
     sources = []
 
-    def live(spec: Spec):
+    def live(spec: Spec, recorder=None):
         sources.append(scripted(spec, steps=400, shown=1, rate=100.0))
         return sources[-1]
 

@@ -15,7 +15,7 @@ from tuigrad import __version__
 from tuigrad.errors import TuigradError
 
 # Command modules, in the order `--help` lists them. The first is the default command.
-COMMANDS = ("open", "train", "presets", "inspect", "export")
+COMMANDS = ("open", "train", "presets", "inspect", "export", "replay", "compare")
 TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from tuigrad.errors import TuigradError
 
 if TYPE_CHECKING:
+    from tuigrad.runs.recorder import Recorder
     from tuigrad.sources.base import FrameSource
     from tuigrad.spec import Spec
     from tuigrad.ui.app import TuigradApp
@@ -48,6 +49,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--screenshot", metavar="OUT.svg", help="with --steps: write the dashboard as SVG and exit"
     )
+    record = p.add_mutually_exclusive_group()
+    record.add_argument(
+        "--record",
+        metavar="PATH",
+        help="record to this run file; after a reset, to PATH-2, PATH-3... "
+        "(default: runs/<time>-<title>.tuigrad, except with --screenshot)",
+    )
+    record.add_argument("--no-record", action="store_true", help="do not record the run")
     p.add_argument(
         "--size",
         type=_size,
@@ -64,11 +73,18 @@ def run(args: argparse.Namespace) -> int:
     if (args.steps is None) != (args.screenshot is None):
         raise TuigradError("--steps and --screenshot go together: --steps N --screenshot out.svg")
     spec = presets.resolve(args.spec, args.assignments)
-    source = live_source(spec)
+    recorder = make_recorder(args, spec)
+    source = live_source(spec, recorder)
 
     from tuigrad.ui.app import TuigradApp
 
-    app = TuigradApp(source, spec=spec, fps=args.fps, ascii=args.ascii)
+    options = {"spec": spec, "fps": args.fps, "ascii": args.ascii}
+    if recorder is None:
+        app = TuigradApp(source, **options)
+    else:
+        from tuigrad.ui.recording import RecordingApp
+
+        app = RecordingApp(source, recorder, **options)
     try:
         if args.screenshot:
             path = screenshot(app, args.steps, Path(args.screenshot), args.size)
@@ -77,16 +93,42 @@ def run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         source.close()
+        if recorder is not None:
+            recorder.close()
+            _report_recording(recorder)
     return app.return_code or 0
 
 
-def live_source(spec: Spec) -> FrameSource:
+def make_recorder(args: argparse.Namespace, spec: Spec) -> Recorder | None:
+    """The recorder the arguments ask for, its target checked now, before anything trains.
+
+    The default records to runs/<time>-<title>.tuigrad; a headless screenshot records only
+    when --record names a file.
+    """
+    from tuigrad.runs import Recorder, check_writable, default_path
+
+    if args.no_record or (args.screenshot and not args.record):
+        return None
+    if args.record:
+        return Recorder(check_writable(args.record))
+    check_writable(default_path(spec.title))
+    return Recorder()
+
+
+def _report_recording(recorder: Recorder) -> None:
+    for path in recorder.paths:
+        print(f"recorded {path}")
+    if len(recorder.paths) > 1:
+        print(f"compare the last two: tuigrad compare {recorder.paths[-2]} {recorder.paths[-1]}")
+
+
+def live_source(spec: Spec, recorder: Recorder | None = None) -> FrameSource:
     """The engine's source for `spec`, training in a child process (imported only here)."""
     try:
         from tuigrad.sources.live import LiveSource
     except ImportError as exc:  # pragma: no cover - only when the engine is not installed
         raise TuigradError(f"live training is not available: {exc}") from None
-    return LiveSource(spec)
+    return LiveSource(spec, recorder=recorder)
 
 
 def screenshot(app: TuigradApp, steps: int, path: Path, size: tuple[int, int]) -> Path:

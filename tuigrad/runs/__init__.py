@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tuigrad.errors import RunFileError
 from tuigrad.runs.reader import FINISHED, QUIET_AFTER, STOPPED, WRITING, RunReader
+from tuigrad.runs.recorder import Recorder
 from tuigrad.runs.schema import SCHEMA_VERSION
 from tuigrad.runs.writer import SUFFIX, RunWriter, check_writable, default_path
 
@@ -17,6 +18,7 @@ __all__ = [
     "STOPPED",
     "SUFFIX",
     "WRITING",
+    "Recorder",
     "RunFileError",
     "RunReader",
     "RunWriter",

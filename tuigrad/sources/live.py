@@ -9,6 +9,16 @@ Memory: the buffer keeps the most recent `max_frames` frames. When it is full th
 is dropped at once. Positions stay absolute: `frames_since(i)` counts every frame the run has
 produced, so a reader that asks for its own count keeps working after a drop (it only misses
 frames that are gone). A run file keeps the whole run.
+
+Recording: given a Recorder, each frame is also queued for the run file as it arrives, and a
+reset starts a new file.
+
+NOTE: the recorder lives in the UI's process, fed by the thread that receives frames, not in
+the training process. Its thread encodes frames and talks to SQLite in Python, holding the
+GIL for a few tens of microseconds per frame; here that time is taken from the UI's event loop,
+which has it to spare between redraws, while in the child it would be taken from the training
+thread at every sampled step. It also means a run file never needs torch, and a training
+process that hangs or dies still leaves a file closed cleanly.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ import os
 import struct
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuigrad import codec
 from tuigrad import spec as specs
@@ -29,11 +39,15 @@ from tuigrad.frames import Frame
 from tuigrad.sources.base import FrameSource, LiveControls, RunState, SourceStatus
 from tuigrad.spec import Spec
 
+if TYPE_CHECKING:
+    from tuigrad.runs.recorder import Recorder
+
 log = logging.getLogger(__name__)
 
 MAX_FRAMES = 20_000
 CLOSE_TIMEOUT_S = 3.0
-CONTROLS = frozenset({"start", "pause", "step", "run", "reset", "reseed", "lr", "clip"})
+# The LiveControls methods the UI may call (its key bindings check these names).
+CONTROLS = frozenset({"start", "pause", "step_once", "run_steps", "reset", "set_lr", "set_clip"})
 _RUN_ID = struct.Struct("<I")
 
 
@@ -42,7 +56,9 @@ class _LiveBase(FrameSource, LiveControls):
 
     controls = CONTROLS
 
-    def __init__(self, spec: Spec, max_frames: int = MAX_FRAMES) -> None:
+    def __init__(
+        self, spec: Spec, max_frames: int = MAX_FRAMES, recorder: Recorder | None = None
+    ) -> None:
         if max_frames < 1:
             raise ValueError("max_frames must be at least 1")
         self.spec = spec
@@ -56,6 +72,9 @@ class _LiveBase(FrameSource, LiveControls):
         self._version = 0
         self._status = SourceStatus(RunState.IDLE, "starting the trainer")
         self._closed = False
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.begin(self.run_id, spec, self.layers)
 
     # ---- FrameSource -----------------------------------------------------------------------
 
@@ -70,7 +89,12 @@ class _LiveBase(FrameSource, LiveControls):
 
     def status(self) -> SourceStatus:
         with self._lock:
-            return self._status
+            status = self._status
+        problem = self.recorder.error if self.recorder is not None else None
+        if problem:
+            message = f"{status.message}; {problem}" if status.message else problem
+            status = replace(status, message=message)
+        return status
 
     @property
     def frame_count(self) -> int:
@@ -104,6 +128,8 @@ class _LiveBase(FrameSource, LiveControls):
             self._frames, self._dropped = [], 0
             self._version += 1
             run_id = self.run_id
+        if self.recorder is not None:
+            self.recorder.begin(run_id, spec, self.layers)
         self._command("reset", spec=spec.to_toml(), run_id=run_id)
 
     def set_lr(self, lr: float) -> None:
@@ -134,6 +160,13 @@ class _LiveBase(FrameSource, LiveControls):
                 del self._frames[:drop]
                 self._dropped += drop
             self._version += 1
+            device = self._status.device
+        if self.recorder is not None:
+            self.recorder.write(run_id, frame, device)
+
+    def _close_recorder(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
 
     def _set_status(self, status: SourceStatus) -> None:
         with self._lock:
@@ -150,8 +183,9 @@ class ThreadLiveSource(_LiveBase):
         max_steps: int | None = None,
         max_frames: int = MAX_FRAMES,
         autostart: bool = False,
+        recorder: Recorder | None = None,
     ) -> None:
-        super().__init__(spec, max_frames)
+        super().__init__(spec, max_frames, recorder)
         from tuigrad.engine.runner import Runner
 
         self.runner = Runner(spec, self._add_frame, self._set_status, max_steps)
@@ -172,6 +206,7 @@ class ThreadLiveSource(_LiveBase):
         if not self._closed:
             self._closed = True
             self.runner.stop(CLOSE_TIMEOUT_S)
+            self._close_recorder()
 
 
 class LiveSource(_LiveBase):
@@ -185,10 +220,12 @@ class LiveSource(_LiveBase):
         autostart: bool = False,
         quiet: bool = True,
         threads: int | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         """`threads` sets torch's intra-op threads in the child (None: torch's default);
-        `quiet` sends the child's own stdout and stderr to /dev/null."""
-        super().__init__(spec, max_frames)
+        `quiet` sends the child's own stdout and stderr to /dev/null; `recorder` records
+        every run to a file."""
+        super().__init__(spec, max_frames, recorder)
         ctx = multiprocessing.get_context("spawn")
         self._conn, child_conn = ctx.Pipe(duplex=True)
         self._send_lock = threading.Lock()
@@ -247,6 +284,7 @@ class LiveSource(_LiveBase):
             self._process.join(1.0)
         self._reader.join(1.0)
         self._conn.close()
+        self._close_recorder()
 
 
 # ---- the child process ---------------------------------------------------------------------

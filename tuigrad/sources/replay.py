@@ -9,16 +9,42 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from tuigrad.errors import RunFileError, TuigradError
 from tuigrad.frames import Frame, LayerInfo
 from tuigrad.runs.reader import FINISHED, QUIET_AFTER, STOPPED, RunReader
 from tuigrad.sources.base import FrameSource, RunState, SourceStatus
+from tuigrad.sources.marks import Mark, finding_marks, next_mark
+from tuigrad.spec import Spec
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 FALLBACK_GAP = 1 / 30  # replay seconds per frame where the recording has no usable wall time
 MAX_GAP = 1.0  # a pause in the recording replays as at most this long at x1
 REFRESH_EVERY = 0.2  # seconds between looks at a followed file
+
+
+class Timeline(Protocol):
+    """What a replay reads: a RunReader, or anything that offers the same frames by index."""
+
+    spec: Spec | None
+    layers: tuple[LayerInfo, ...]
+    quiet_after: float
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def steps(self) -> list[int]: ...
+    @property
+    def wall_times(self) -> list[float]: ...
+    def __len__(self) -> int: ...
+    def index_at(self, step: int) -> int: ...
+    def frames(self, start: int = 0, stop: int | None = None) -> list[Frame]: ...
+    def refresh(self) -> int: ...
+    def writer_state(self) -> str: ...
+    def close(self) -> None: ...
 
 
 class ReplaySource(FrameSource):
@@ -61,16 +87,28 @@ class ReplaySource(FrameSource):
     `quiet_after` seconds without finishing. A file that cannot be read raises RunFileError
     when opened; one that fails later puts the source in state ERROR.
 
+    `path` may also be an opened Timeline (a RunReader, or two runs merged for comparing).
+
     Call every method from one thread at a time (a lock guards them anyway).
     """
 
     controls = frozenset(
-        {"play", "pause", "step", "step_back", "speed", "jump_start", "jump_end", "seek"}
+        {
+            "play",
+            "pause",
+            "step",
+            "step_back",
+            "speed",
+            "jump_start",
+            "jump_end",
+            "seek",
+            "findings",
+        }
     )
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | Timeline,
         follow: bool = False,
         *,
         play: bool = True,
@@ -79,9 +117,10 @@ class ReplaySource(FrameSource):
         quiet_after: float = QUIET_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.reader = RunReader(path, quiet_after)
+        is_path = isinstance(path, (str, Path))
+        self.reader: Timeline = RunReader(path, quiet_after) if is_path else path
         self.spec = self.reader.spec
-        self.title = self.reader.title or Path(path).stem
+        self.title = self.reader.title or (Path(path).stem if is_path else "")
         self.follow = follow
         self.window = max(1, window)
         self.run_id = 0
@@ -96,6 +135,7 @@ class ReplaySource(FrameSource):
         self._closed = False
         self._last_refresh = clock()
         self._last_status: SourceStatus | None = None
+        self._marks: tuple[int, list[Mark]] | None = None
 
         n = len(self.reader)
         self._cursor = (n - 1 if follow else 0) if n else -1
@@ -221,6 +261,26 @@ class ReplaySource(FrameSource):
     def seek_index(self, index: int) -> None:
         with self._lock:
             self._goto(index)
+
+    def finding_marks(self) -> list[Mark]:
+        """Where the recording's diagnosis findings begin (worked out once per file length)."""
+        with self._lock:
+            n = len(self.reader)
+            if self._marks is None or self._marks[0] != n:
+                own = getattr(self.reader, "finding_marks", None)
+                marks = own() if own is not None else finding_marks(self.reader)  # type: ignore[arg-type]
+                self._marks = (n, marks)
+            return self._marks[1]
+
+    def next_finding(self) -> Mark | None:
+        """Show the step where the next finding after the cursor begins; None without findings."""
+        mark = next_mark(self.finding_marks(), self.current_step)
+        if mark is not None:
+            with self._lock:
+                self._advance()
+                self._playing = False
+                self._goto(self.reader.index_at(mark.step))
+        return mark
 
     # -- moving the cursor ----------------------------------------------------------------
 

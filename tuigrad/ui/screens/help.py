@@ -17,6 +17,12 @@ PRETTY = {
     "escape": "esc",
     "ctrl+up": "ctrl+↑",
     "ctrl+down": "ctrl+↓",
+    "left": "←",
+    "right": "→",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
 }
 
 
@@ -28,18 +34,22 @@ def key_label(binding: Binding) -> str:
     return " or ".join(PRETTY.get(k, k) for k in keys)
 
 
-def key_table() -> list[tuple[str, str, str]]:
-    """(where, key, what it does) for every binding the app shows."""
+def key_table(dashboard: type | None = None) -> list[tuple[str, str, str]]:
+    """(where, key, what it does) for every binding the app shows.
+
+    dashboard: the screen class the app shows runs in (default DashboardScreen; a replay's
+    screen has its own keys and no builder).
+    """
     from tuigrad.ui.app import TuigradApp
     from tuigrad.ui.screens.builder import BuilderScreen
     from tuigrad.ui.screens.dashboard import DashboardScreen
 
+    dashboard = dashboard or DashboardScreen
+    screens = [(getattr(dashboard, "HELP_WHERE", "dashboard"), dashboard.BINDINGS)]
+    if dashboard is DashboardScreen:
+        screens.append(("builder", BuilderScreen.BINDINGS))
     rows = []
-    for where, bindings in (
-        ("dashboard", DashboardScreen.BINDINGS),
-        ("builder", BuilderScreen.BINDINGS),
-        ("anywhere", TuigradApp.BINDINGS),
-    ):
+    for where, bindings in (*screens, ("anywhere", TuigradApp.BINDINGS)):
         for binding in bindings:
             assert isinstance(binding, Binding)
             rows.append((where, key_label(binding), binding.tooltip or binding.description))
@@ -59,7 +69,7 @@ class HelpScreen(ModalScreen):
         table.add_column("where", style="dim", no_wrap=True)
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("what it does")
-        for where, key, what in key_table():
+        for where, key, what in key_table(type(self.app.dashboard)):
             table.add_row(where, key, what)
         with VerticalScroll(id="help-body"):
             yield Static("tuigrad keys", id="help-title")
