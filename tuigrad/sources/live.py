@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 
 MAX_FRAMES = 20_000
 CLOSE_TIMEOUT_S = 3.0
-# The LiveControls methods the UI may call (its key bindings check these names).
-CONTROLS = frozenset({"start", "pause", "step_once", "run_steps", "reset", "set_lr", "set_clip"})
+# The controls a live trainer offers, by the names the dashboard's keys check.
+CONTROLS = frozenset({"start", "pause", "step", "run", "reset", "reseed", "lr", "clip"})
 _RUN_ID = struct.Struct("<I")
 
 
