@@ -15,7 +15,7 @@ import pytest
 from tuigrad import presets
 from tuigrad.diagnosis import Finding, diagnose
 from tuigrad.frames import Frame, LayerInfo
-from tuigrad.spec import Spec
+from tuigrad.spec import LayerSpec, Spec
 
 # (steps, probe.every) per preset: as few steps as show the lesson. 0 steps: the step-0
 # frame only (Trainer.measure), for the width-4096 nets that take seconds a step on a CPU.
@@ -79,8 +79,22 @@ class PresetRun:
 _CACHE: dict[tuple[str, int], PresetRun] = {}
 
 
+# The init settings each init reads; the others do not change what a run computes.
+_INIT_FIELDS = {"normal": "init_std", "uniform": "init_bound", "constant": "init_value"}
+
+
+def _used(layer: Any) -> Any:
+    """A LayerSpec (or the ModelSpec's defaults) with the init settings it ignores reset."""
+    unused = [field for init, field in _INIT_FIELDS.items() if init != layer.init]
+    return replace(layer, **{field: getattr(LayerSpec(), field) for field in unused})
+
+
 def _key(spec: Spec) -> str:
-    return replace(spec, title="", description="", look_at="", expect="").to_toml()
+    """What a run computes: the spec without its words and without settings its inits ignore."""
+    layers = [_used(layer) for layer in spec.model.resolved()]
+    model = _used(spec.model).with_layers(layers)
+    words = {"title": "", "description": "", "look_at": "", "expect": ""}
+    return replace(spec, model=model, **words).to_toml()
 
 
 def train(spec: Spec, steps: int) -> PresetRun:
@@ -95,9 +109,9 @@ def _train(spec: Spec, steps: int) -> PresetRun:
     import torch
 
     threads = torch.get_num_threads()
-    # NOTE: on a small shared CPU one thread trains the narrow nets faster than several; the
-    # width-4096 matrix products still gain from all of them.
-    torch.set_num_threads(threads if spec.model.width >= 1024 else 1)
+    # NOTE: on a small shared CPU one thread trains these nets faster than several, which
+    # spend their time waiting for each other.
+    torch.set_num_threads(1)
     try:
         return _steps(spec, steps)
     finally:
