@@ -297,3 +297,13 @@ def test_default_preset_learns(preset_runs):
     run = preset_runs("default")
     assert run.last.loss < run.first.loss / 2
     assert run.last.accuracy > 0.9
+
+
+def test_the_dead_relu_bias_reaches_the_model():
+    import torch
+
+    from tuigrad.engine.trainer import Trainer
+
+    trainer = Trainer(presets.load_preset("dead-relu"))
+    for block in trainer.model.blocks:
+        assert torch.equal(block.linear.bias, torch.full_like(block.linear.bias, -1.0))
