@@ -120,3 +120,18 @@ def test_unwritable_record_target_fails_before_training(tmp_path, capsys, target
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"tuigrad: error: cannot record to {path}")
     assert "steps in" not in captured.err
+
+
+def test_a_run_that_overflows_reports_and_records_nonfinite(tmp_path, capsys):
+    path = tmp_path / "exploding.tuigrad"
+    assert main(["train", "exploding", "--steps", "20", "--json", "--record", str(path)]) == 0
+    captured = capsys.readouterr()
+    objs = [json.loads(line) for line in captured.out.splitlines()]  # NaN written as null
+    assert objs[-1]["loss"] is None or objs[-1]["grad_norm"] is None
+    assert objs[-1]["findings"][0]["kind"] == "nonfinite"
+    assert objs[-1]["findings"][0]["since_step"] == objs[-1]["step"]
+    assert "stopped: non-finite" in captured.err
+
+    with RunReader(path) as reader:
+        assert reader.meta["stopped"].startswith("non-finite")
+        assert "nonfinite" in [kind for _, kind, _ in reader.findings()]

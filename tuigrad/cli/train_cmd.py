@@ -100,9 +100,12 @@ def run(args: argparse.Namespace) -> int:
         writer = RunWriter(args.record, spec, trainer.layers, device=str(trainer.device))
     try:
         last, elapsed = _train(trainer, steps, args.json, diagnoser, writer)
-    finally:
+    except BaseException:  # a failed or interrupted run is kept, marked unfinished
         if writer is not None:
-            _close(writer, trainer)
+            writer.close(finished=False)
+        raise
+    if writer is not None:
+        _close(writer, trainer)
 
     rate = trainer.step_count / elapsed if elapsed > 0 else math.inf
     note = f"{trainer.step_count} steps in {elapsed:.2f} s ({rate:.1f} steps/s) on {trainer.device}"
