@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.preset_runs import HORIZON
+from tuigrad.diagnosis import Diagnoser
 
 # The warnings each broken preset raises at the end of its horizon; the first is the one listed
 # first (most severe, root cause first), whose fix is tried below.
@@ -51,3 +52,28 @@ def test_suggested_fix_removes_the_finding(preset_runs, name):
     assert found.fix, f"{name}: {found.kind} suggests no fix"
     cured = preset_runs(name, found.fix)
     assert found.kind not in {f.kind for f in cured.warnings()}
+
+
+# Healthy at the end, not at the start: what each of these shows on its first frames, and why.
+STARTS_BROKEN = {
+    # The negative bias of dead-relu: the units start silent, then recover.
+    "dead-relu-leaky": {"vanishing", "collapse"},
+    "dead-relu-gelu": {"vanishing"},
+    # The too-large init of exploding: clipping caps the steps, the init is still too large.
+    "exploding-clipped": {"exploding"},
+    # Xavier halves the variance at each ReLU layer (the relu-xavier lesson) until trained.
+    "sigmoid-deep-relu": {"collapse"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_preset_never_raises_a_warning_on_the_way(preset_runs, name):
+    run = preset_runs(name)
+    diagnoser = Diagnoser(run.layers, run.spec, every=1)
+    seen: set[str] = set()
+    for frame in run.frames:
+        diagnoser.push([frame])
+        seen |= {f.kind for f in diagnoser.findings if f.is_warning}
+    assert seen == STARTS_BROKEN.get(name, set())
+    assert not {f.kind for f in diagnoser.findings if f.is_warning}  # and all of it cleared
