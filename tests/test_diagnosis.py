@@ -159,6 +159,22 @@ def test_exploding_through_depth_edges(factor, expected):
         assert found[0].layers == ("L1", "L2")
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "factor", "expected"),
+    [
+        ("sgd", LIM.explode_depth_warn * 2, "warning"),
+        ("adam", LIM.explode_depth_warn * 2, "info"),
+        ("rmsprop", LIM.explode_depth_warn * 2, "info"),
+        ("adam", LIM.explode_depth_error * 2, "error"),  # beyond what Adam shrugs off
+    ],
+)
+def test_exploding_through_depth_under_adaptive_optimizers(optimizer, factor, expected):
+    run = Run()
+    run.stats["out_grad_std"][:, :2] *= factor
+    spec = Spec().with_values({"optimizer.name": optimizer, "model.depth": 6})
+    assert only(diagnose(run.frames(), run.layers, spec), "exploding").severity == expected
+
+
 def grow(run: Run, factor: float, start: float = 1.0) -> None:
     """Gradient norm from `start` growing geometrically by `factor` over the run."""
     n = len(run.step)
@@ -319,6 +335,18 @@ def test_saturation_edges(value, expected):
     run.stats["act_saturated"][:, :6] = value
     found = [f for f in diagnose(run.frames(), run.layers) if f.kind == "saturation"]
     assert [f.severity for f in found] == ([] if expected is None else [expected])
+
+
+def test_saturation_behind_skip_connections_is_info():
+    run = Run()
+    run.stats["act_saturated"][:, :6] = 0.9
+    plain = Spec().with_values({"model.depth": 6})
+    assert only(diagnose(run.frames(), run.layers, plain), "saturation").severity == "error"
+
+    residual = plain.with_values({"model.residual": True})
+    f = only(diagnose(run.frames(), run.layers, residual), "saturation")
+    assert f.severity == "info" and not f.is_warning
+    assert "skip connections" in f.message
 
 
 def test_saturation_only_for_bounded_activations():

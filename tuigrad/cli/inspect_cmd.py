@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuigrad.frames import Frame
+
+if TYPE_CHECKING:
+    from tuigrad.diagnosis import Finding
 
 # Per-layer columns of the last-frame table: (heading, LayerStats attribute).
 COLUMNS = (
@@ -25,8 +28,9 @@ COLUMNS = (
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "inspect",
-        help="print a run file's spec, length and last frame",
-        description="Print a run file's spec, step count, duration and the last frame's layers.",
+        help="print a run file's spec, length, last frame and findings",
+        description="Print a run file's spec, step count, duration, the last frame's layers, "
+        "and the diagnosis findings with the step where each began.",
     )
     parser.add_argument("run_file", metavar="RUN", help="a .tuigrad run file")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -38,11 +42,45 @@ def run(args: argparse.Namespace) -> int:
 
     with RunReader(args.run_file) as reader:
         last = reader.frame(-1) if len(reader) else None
+        source, findings = run_findings(reader)
         if args.json:
-            print(json.dumps(_as_json(reader, last), allow_nan=False))
+            data = _as_json(reader, last)
+            data["findings"] = [f.to_json() for f in findings]
+            data["findings_source"] = source
+            print(json.dumps(data, allow_nan=False))
         else:
-            print("\n".join(_as_text(reader, last)))
+            print("\n".join(_as_text(reader, last, _findings_text(source, findings))))
     return 0
+
+
+def run_findings(reader: Any) -> tuple[str, list[Finding]]:
+    """The run's findings: those recorded while it ran, else a diagnosis of its frames.
+
+    Returns ("recorded" | "diagnosed" | "none", findings), most severe first.
+    """
+    from tuigrad.diagnosis import diagnose, sort_findings
+    from tuigrad.diagnosis.finding import from_json
+
+    recorded = [from_json({"kind": kind, **data}) for _, kind, data in reader.findings()]
+    recorded = [f for f in recorded if f is not None]
+    if recorded:
+        return "recorded", sort_findings(recorded)
+    if not len(reader):
+        return "none", []
+    # TODO: a run of millions of frames is read whole here; diagnose samples it down after.
+    return "diagnosed", diagnose(reader.frames(), reader.layers, reader.spec)
+
+
+def _findings_text(source: str, findings: list[Finding]) -> list[str]:
+    from tuigrad.diagnosis.text import finding_lines
+
+    note = {
+        "recorded": "as recorded while the run trained",
+        "diagnosed": "from the recorded frames",
+        "none": "no frames to diagnose",
+    }[source]
+    lines = finding_lines(findings)
+    return [f"{lines[0]} ({note})", *lines[1:]]
 
 
 def _as_json(reader: Any, last: Frame | None) -> dict[str, Any]:
@@ -69,12 +107,11 @@ def _as_json(reader: Any, last: Frame | None) -> dict[str, Any]:
             }
             for i in reader.layers
         ],
-        "findings": len(reader.findings()),
         "last_frame": last.to_json() if last is not None else None,
     }
 
 
-def _as_text(reader: Any, last: Frame | None) -> list[str]:
+def _as_text(reader: Any, last: Frame | None, findings: list[str]) -> list[str]:
     meta = reader.meta
     steps = f"steps {reader.first_step} to {reader.last_step}" if len(reader) else "no frames"
     versions = ", ".join(
@@ -98,6 +135,7 @@ def _as_text(reader: Any, last: Frame | None) -> list[str]:
             "spec:",
             *("  " + line if line else "" for line in reader.spec_toml.splitlines()),
         ]
+    lines += ["", *findings]
     if last is not None:
         lines += ["", *_last_frame(reader, last)]
     return lines

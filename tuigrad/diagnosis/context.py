@@ -22,6 +22,8 @@ BOUNDED = ("tanh", "sigmoid")
 # The init whose variance argument matches each activation: Xavier keeps variance for
 # activations with slope 1 at 0 (tanh, identity), Kaiming doubles it back for ReLU's halving.
 SUITED_INIT = {"selu": "lecun_normal", **{a: "kaiming_normal" for a in RELU_FAMILY}}
+# Optimizers that divide each weight's step by a running size of its own gradient.
+ADAPTIVE = ("adam", "adamw", "rmsprop", "adagrad")
 # Inits that follow a variance argument: small-std or constant inits do not.
 SCALED_INITS = (
     "xavier_normal",
@@ -80,6 +82,15 @@ class Context:
     @property
     def lr(self) -> float:
         return self.spec.optimizer.lr if self.spec else math.nan
+
+    def is_adaptive(self) -> bool:
+        """True when the optimizer scales each weight's step by its own gradient history."""
+        return self.spec is not None and self.spec.optimizer.name in ADAPTIVE
+
+    def are_residual(self, names: Sequence[str]) -> bool:
+        """True when every named layer has a skip connection around it."""
+        specs = [self.layer_spec(n) for n in names]
+        return bool(specs) and all(s is not None and s.residual for s in specs)
 
     def has_structure(self) -> bool:
         """True when the spec already has residual connections or normalisation."""

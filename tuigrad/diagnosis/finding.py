@@ -74,6 +74,22 @@ class Finding:
         }
 
 
+def from_json(data: dict[str, Any]) -> Finding | None:
+    """A finding from `Finding.to_json`'s object (as a run file records it); None if unusable."""
+    try:
+        return Finding(
+            kind=str(data["kind"]),
+            severity=str(data.get("severity", "warning")),
+            layers=tuple(str(n) for n in data.get("layers", ())),
+            since_step=int(data.get("since_step", 0)),
+            message=str(data.get("message", "")),
+            explanation=str(data.get("explanation", "")),
+            fix=dict(data.get("fix", {})),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """Most severe first; among equals, root causes (nonfinite, symmetry...) before symptoms."""
     return sorted(findings, key=lambda f: (-f.rank, KINDS.index(f.kind), f.since_step))

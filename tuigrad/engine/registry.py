@@ -86,7 +86,8 @@ def init_linear(linear: nn.Linear, layer: LayerSpec, gen: torch.Generator) -> No
             bound = 1 / math.sqrt(_fan_in(linear.weight))
             nn.init.uniform_(linear.bias, -bound, bound, generator=gen)
         else:
-            nn.init.zeros_(linear.bias)
+            # "zeros" is a constant bias: 0 unless the spec gives bias_value.
+            nn.init.constant_(linear.bias, layer.bias_value)
 
 
 # ---- activations ---------------------------------------------------------------------------

@@ -93,6 +93,11 @@ def saturation(t: FrameTable, ctx: Context) -> Finding | None:
         "than a sixteenth of its gradient and the layers below barely learn. Pre-activations "
         "saturate when the weights are too large for the layer width."
     )
+    if ctx.are_residual(names):
+        # The skip connection passes the gradient on unchanged, whatever the tails do.
+        severity = "info"
+        message += "; the skip connections carry the gradient around them"
+        why += " Here every such layer has a skip connection, which passes the gradient around it."
     return Finding(
         "saturation",
         severity,

@@ -86,6 +86,8 @@ def _exploding_depth(t: FrameTable, ctx: Context) -> Finding | None:
     worst = float(np.nanmax(recent(ratio, lim.smooth)[flagged]))
     since = int(t.steps[run_start(hold, cond)[flagged].min()])
     severity = "error" if worst > lim.explode_depth_error else "warning"
+    if severity == "warning" and ctx.is_adaptive():
+        severity = "info"  # each weight's step is divided by its own gradient's size
     factor = _per_layer_factor(recent(g, lim.smooth))
     message = (
         f"{layer_label(names)} receive gradients {_times(worst)} larger than the last hidden layers"

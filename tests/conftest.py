@@ -1,0 +1,3 @@
+"""Fixtures shared across test modules."""
+
+from tests.preset_runs import preset_runs  # noqa: F401  (the session's preset runs)
