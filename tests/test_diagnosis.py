@@ -597,6 +597,12 @@ def test_finding_rejects_unknown_kind_and_severity():
         Finding("vanishing", "fatal", (), 0, "x")
 
 
+def test_finding_layer_names_are_plain_strings():
+    finding = Finding("saturation", "warning", tuple(np.array(["L1", "L2"])), 0, "x")
+    assert finding.layers == ("L1", "L2")
+    assert all(type(name) is str for name in finding.layers)
+
+
 def test_fix_text_is_what_set_accepts():
     from tuigrad.spec import parse_assignment
 

@@ -40,6 +40,8 @@ class Finding:
     fix: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # NOTE: rules pick names out of numpy arrays; plain str keeps equality and JSON simple.
+        object.__setattr__(self, "layers", tuple(str(name) for name in self.layers))
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r}: valid kinds: {', '.join(KINDS)}")
         if self.severity not in SEVERITIES:
