@@ -129,8 +129,11 @@ def as_rows(t: torch.Tensor, channel_first: bool) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
-def check_layer(layer, ref: Reference, name: str, channel_first: bool, rtol: float = 1e-5):
-    """Every statistic of one recorded layer against numpy on the reference tensors."""
+def check_layer(layer, ref, name, channel_first, rtol=1e-5, slack=0):
+    """Every statistic of one recorded layer against numpy on the reference tensors.
+
+    `slack`: how many gradients may fall in a neighbouring bin (rounding at a bin's edge).
+    """
     if name in ref.outputs:
         a = torch.from_numpy(as_rows(ref.outputs[name], channel_first))
         og = torch.from_numpy(as_rows(ref.out_grads[name], channel_first))
@@ -151,7 +154,7 @@ def check_layer(layer, ref: Reference, name: str, channel_first: bool, rtol: flo
         g = np.log10(np.abs(ref.grads[name].double().numpy().ravel()))
         lo, hi = GRAD_LOG_RANGE
         want = numpy_counts(g, lo, hi, layer.grad_hist.edges)
-        np.testing.assert_array_equal(layer.grad_hist.counts, want)
+        assert np.abs(layer.grad_hist.counts - want).sum() <= 2 * slack, name
     if layer.act_hist is not None and name in ref.outputs:
         v = as_rows(ref.outputs[name], channel_first).ravel()
         assert layer.act_hist.lo == float(np.float32(v.min()))
