@@ -92,7 +92,9 @@ def test_statistics_match_plain_autograd(tmp_path, make, batch, names, channel_f
 
     opt, ref_opt = optimizer(model), optimizer(ref_model)
     gen = torch.Generator().manual_seed(2)
-    watcher = tuigrad.watch(model, opt, out=tmp_path / "run.tuigrad", every=2, bins=16)
+    watcher = tuigrad.watch(
+        model, opt, out=tmp_path / "run.tuigrad", every=2, bins=16, hist_every=2
+    )
     assert [info.name for info in watcher.layers] == list(names)
 
     refs = {}

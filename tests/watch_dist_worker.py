@@ -23,7 +23,7 @@ def run(rank: int, world: int, init_file: str, out: str, seed: int) -> None:
     model = DistributedDataParallel(SmallTransformer())
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     gen = torch.Generator().manual_seed(seed + 1)
-    watcher = tuigrad.watch(model, opt, out=out, every=EVERY, bins=BINS)
+    watcher = tuigrad.watch(model, opt, out=out, every=EVERY, bins=BINS, hist_every=EVERY)
     assert (watcher.path is None) == (rank != 0)
     for _ in range(STEPS):
         tokens, _ = token_batch(gen, n=BATCH)

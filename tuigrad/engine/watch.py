@@ -80,8 +80,9 @@ class Watcher:
             and the run file's meta, never recorded as frames; the next step is measured.
         include, exclude: fnmatch patterns on qualified module names; include_types,
             exclude_types: module classes. See tuigrad.engine.watch_layers.select_modules.
-        bins: histogram bins (0: no histograms); hist_every: histograms every this many
-            steps (0: on every sampled step).
+        bins: histogram bins (0: no histograms).
+        hist_every: histograms on the first sampled step of every `hist_every` steps; by
+            default 5 * every, since binning costs several times the scalars.
 
     Under torch.distributed, every rank must call `watch` the same way; rank 0 writes the file.
     Errors inside the hooks never reach the training loop: the first is logged, and the
@@ -101,14 +102,15 @@ class Watcher:
         include_types: Sequence[type] = (),
         exclude_types: Sequence[type] = (),
         bins: int = 32,
-        hist_every: int = 0,
+        hist_every: int | None = None,
         title: str | None = None,
         overwrite: bool = False,
     ) -> None:
         _check_args(model, optimizer, every, bins, hist_every, scaler)
         inner = getattr(model, "module", model) if _is_wrapper(model) else model
         self.model, self.optimizer, self.scaler = inner, optimizer, scaler
-        self.every, self.bins, self.hist_every = every, bins, hist_every or every
+        self.every, self.bins = every, bins
+        self.hist_every = hist_every if hist_every is not None else 5 * every
         self.watched: tuple[Watched, ...] = select_modules(
             inner, include, exclude, include_types, exclude_types
         )
@@ -393,7 +395,7 @@ class Watcher:
             weight = w.weight.detach()
             if not self.distributed:
                 rows.append(
-                    stats.measure_layer(act, act, og, before[i], pre[i], weight, "identity", bins)
+                    stats.measure_layer(act, None, og, before[i], pre[i], weight, "identity", bins)
                 )
                 continue
             row = stats.measure_layer(None, None, None, before[i], pre[i], weight, "identity", bins)
@@ -485,7 +487,7 @@ def _check_args(
         raise WatchError(f"every = {every!r}: give a whole number of steps, 1 or more")
     if not isinstance(bins, int) or not (bins == 0 or 4 <= bins <= 512):
         raise WatchError(f"bins = {bins!r}: give 0 (no histograms) or 4 to 512")
-    if not isinstance(hist_every, int) or hist_every < 0:
-        raise WatchError(f"hist_every = {hist_every!r}: give 0 (every sampled step) or more")
+    if hist_every is not None and (not isinstance(hist_every, int) or hist_every < 1):
+        raise WatchError(f"hist_every = {hist_every!r}: give a whole number of steps, 1 or more")
     if scaler is not None and not hasattr(scaler, "step"):
         raise WatchError(f"scaler = {type(scaler).__name__}: give a torch.amp.GradScaler or None")

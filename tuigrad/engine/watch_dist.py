@@ -26,7 +26,7 @@ from tuigrad.frames import LAYER_SCALARS
 # Per layer: act count, mean, M2, sum of per-row stds, rows; out_grad count, mean, M2, sum sq.
 _N_MOMENTS = 9
 _ACT_MEAN, _ACT_STD = LAYER_SCALARS.index("act_mean"), LAYER_SCALARS.index("act_std")
-_SPREAD, _PREACT = LAYER_SCALARS.index("unit_spread"), LAYER_SCALARS.index("preact_std")
+_SPREAD = LAYER_SCALARS.index("unit_spread")
 _OG_STD, _OG_NORM = LAYER_SCALARS.index("out_grad_std"), LAYER_SCALARS.index("out_grad_norm")
 
 
@@ -89,7 +89,6 @@ def combine_scalars(rows: Tensor, moments: Tensor) -> Tensor:
     rows = rows.clone()
     for col, value in ((_ACT_MEAN, mean), (_ACT_STD, act_std), (_SPREAD, spread)):
         rows[:, col] = value
-    rows[:, _PREACT] = act_std
     rows[:, _OG_STD], rows[:, _OG_NORM] = og_std, og_norm
     return rows
 
