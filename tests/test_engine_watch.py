@@ -356,3 +356,22 @@ def test_run_file_is_followed_live_while_training(tmp_path):
     assert source.status().state == RunState.FINISHED
     assert source.frames_since(0)[-1].step == 3
     source.close()
+
+
+def test_activation_statistics_on_the_first_rows_only(tmp_path):
+    torch.manual_seed(5)
+    model = SmallCNN()
+    ref_model = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.1)
+    x, y = cnn_batch(torch.Generator().manual_seed(6))
+    with tuigrad.watch(model, opt, out=tmp_path / "rows.tuigrad", every=1, act_rows=3) as w:
+        user_step(model, opt, x, y, w)
+    ref = reference_step(ref_model, ref_opt, [(x, y)], CNN_NAMES)
+    ref.outputs = {n: o[:3] for n, o in ref.outputs.items()}
+    ref.out_grads = {n: g[:3] for n, g in ref.out_grads.items()}
+    with RunReader(w.path) as reader:
+        frame = reader.frame(0)
+    assert frame.act_rows == 3
+    for layer in frame.layers:  # weights and gradients still over everything
+        check_layer(layer, ref, layer.name, layer.name in ("conv", "bn"))

@@ -63,7 +63,7 @@ def watch(
     """Watch `model` trained by `optimizer`, recording every `every`-th step to run file `out`.
 
     See Watcher for the options (scaler, include, exclude, include_types, exclude_types, bins,
-    hist_every, title, overwrite). Returns the Watcher; close it (or use it as a context
+    hist_every, act_rows, title, overwrite). Returns the Watcher; close it (or use it as a context
     manager) when training ends.
     """
     return Watcher(model, optimizer, out, every, **options)
@@ -83,6 +83,9 @@ class Watcher:
         bins: histogram bins (0: no histograms).
         hist_every: histograms on the first sampled step of every `hist_every` steps; by
             default 5 * every, since binning costs several times the scalars.
+        act_rows: activation and dLoss/d(output) statistics use the first `act_rows` rows
+            (along dimension 0) of each output, on every rank; 0: all. Frames record how
+            many rows that was in `act_rows`. Weight and gradient statistics use everything.
 
     Under torch.distributed, every rank must call `watch` the same way; rank 0 writes the file.
     Errors inside the hooks never reach the training loop: the first is logged, and the
@@ -103,13 +106,14 @@ class Watcher:
         exclude_types: Sequence[type] = (),
         bins: int = 32,
         hist_every: int | None = None,
+        act_rows: int = 64,
         title: str | None = None,
         overwrite: bool = False,
     ) -> None:
-        _check_args(model, optimizer, every, bins, hist_every, scaler)
+        _check_args(model, optimizer, every, bins, hist_every, act_rows, scaler)
         inner = getattr(model, "module", model) if _is_wrapper(model) else model
         self.model, self.optimizer, self.scaler = inner, optimizer, scaler
-        self.every, self.bins = every, bins
+        self.every, self.bins, self.act_rows = every, bins, act_rows
         self.hist_every = hist_every if hist_every is not None else 5 * every
         self.watched: tuple[Watched, ...] = select_modules(
             inner, include, exclude, include_types, exclude_types
@@ -289,15 +293,21 @@ class Watcher:
         if cap is None or out is None or not out.is_floating_point() or not torch.is_grad_enabled():
             return
         # NOTE: a copy, because an in-place op after the module (ReLU(inplace=True)) changes it.
-        cap.acts[i] = stats.unit_rows(out.detach().clone(), w.channel_dim)
-        cap.batch = cap.batch or (out.shape[0] if out.dim() > 1 else 1)
+        kept = self._rows(out.detach())
+        cap.acts[i] = stats.unit_rows(kept.clone(), w.channel_dim)
+        cap.batch = cap.batch or (len(kept) if kept.dim() > 1 else 1)
         if out.requires_grad:
             out.register_hook(self._guard(self._out_grad_hook(i, w)))
+
+    def _rows(self, t: Tensor) -> Tensor:
+        # The first act_rows entries along dimension 0 (the batch, for batch-first outputs).
+        return t[: self.act_rows] if self.act_rows and t.dim() > 1 else t
 
     def _out_grad_hook(self, i: int, w: Watched) -> Callable[[Tensor], None]:
         def on_out_grad(grad: Tensor) -> None:
             if self._capture is not None:
-                self._capture.out_grads[i] = stats.unit_rows(grad.detach(), w.channel_dim)
+                kept = self._rows(grad.detach())
+                self._capture.out_grads[i] = stats.unit_rows(kept, w.channel_dim)
                 self._queue_backward_end()
 
         return on_out_grad
@@ -477,7 +487,13 @@ def _is_wrapper(model: nn.Module) -> bool:
 
 
 def _check_args(
-    model: Any, optimizer: Any, every: Any, bins: Any, hist_every: Any, scaler: Any
+    model: Any,
+    optimizer: Any,
+    every: Any,
+    bins: Any,
+    hist_every: Any,
+    act_rows: Any,
+    scaler: Any,
 ) -> None:
     if not isinstance(model, nn.Module):
         raise WatchError(f"model = {type(model).__name__}: give the torch.nn.Module you train")
@@ -489,5 +505,7 @@ def _check_args(
         raise WatchError(f"bins = {bins!r}: give 0 (no histograms) or 4 to 512")
     if hist_every is not None and (not isinstance(hist_every, int) or hist_every < 1):
         raise WatchError(f"hist_every = {hist_every!r}: give a whole number of steps, 1 or more")
+    if not isinstance(act_rows, int) or act_rows < 0:
+        raise WatchError(f"act_rows = {act_rows!r}: give 0 (the whole batch) or a number of rows")
     if scaler is not None and not hasattr(scaler, "step"):
         raise WatchError(f"scaler = {type(scaler).__name__}: give a torch.amp.GradScaler or None")
