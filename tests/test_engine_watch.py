@@ -375,3 +375,14 @@ def test_activation_statistics_on_the_first_rows_only(tmp_path):
     assert frame.act_rows == 3
     for layer in frame.layers:  # weights and gradients still over everything
         check_layer(layer, ref, layer.name, layer.name in ("conv", "bn"))
+
+
+def test_import_tuigrad_stays_free_of_torch_until_watch_is_used():
+    import subprocess
+    import sys
+
+    code = "import sys, tuigrad; a = 'torch' in sys.modules; tuigrad.watch; print(a, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'wach'"):
+        tuigrad.wach  # noqa: B018
