@@ -1,13 +1,17 @@
 """The examples run as a user would run them, and leave a run file tuigrad can read."""
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tuigrad.runs import RunReader
+
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -26,22 +30,17 @@ def recorded(path: Path, steps: int, every: int) -> RunReader:
     return reader
 
 
+def load(script: str):
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), EXAMPLES / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("script", ["plain_loop.py", "amp_loop.py"])
 def test_single_process_examples(tmp_path, script):
     out = tmp_path / "run.tuigrad"
-    run(
-        [
-            sys.executable,
-            str(EXAMPLES / script),
-            "--out",
-            str(out),
-            "--steps",
-            "12",
-            "--every",
-            "4",
-        ],
-        tmp_path,
-    )
+    load(script).main(["--out", str(out), "--steps", "12", "--every", "4"])
     with recorded(out, 12, 4) as reader:
         assert reader.frame(-1).layers[0].weight_grad_norm > 0
         assert reader.meta["skipped_steps"].isdigit()

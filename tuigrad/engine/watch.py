@@ -168,11 +168,14 @@ class Watcher:
             )
         if not self._enabled:
             return
-        values = {k: v.detach() if isinstance(v, Tensor) else v for k, v in values.items()}
         if self._pending is not None:
-            self._pending_logs.update(values)
+            target = self._pending_logs
         elif self._capture is not None:
-            self._capture.logged.update(values)
+            target = self._capture.logged
+        else:
+            return
+        # Tensors stay on the device until the frame is written: no sync here.
+        target.update({k: v.detach() if isinstance(v, Tensor) else v for k, v in values.items()})
 
     def close(self, finished: bool = True) -> None:
         """Write what is left, close the run file, and remove every hook."""
@@ -388,6 +391,8 @@ class Watcher:
         self._next_hist = (self.step // self.hist_every + 1) * self.hist_every
         return True
 
+    # TODO: under torch.distributed, a rank whose watcher failed stops joining the collectives
+    # below while the others wait in them; the ranks should agree on failing first.
     def _measure(self, cap: _Capture) -> Frame | None:
         """The sampled step's frame (on rank 0; None elsewhere), from one host transfer."""
         self._retry = False
