@@ -10,6 +10,7 @@ import weakref
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import tuigrad
 from tests.watch_support import (
@@ -386,3 +387,36 @@ def test_import_tuigrad_stays_free_of_torch_until_watch_is_used():
     assert out.stdout.split() == ["False", "True"]
     with pytest.raises(AttributeError, match="no attribute 'wach'"):
         tuigrad.wach  # noqa: B018
+
+
+class _Ops(TorchDispatchMode):
+    """Records every tensor operation run while active, forward and backward."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+def test_steps_between_samples_run_no_tensor_operation_of_the_watcher(tmp_path):
+    model, plain = mlp(), mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    plain_opt = torch.optim.SGD(plain.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(0)
+    with tuigrad.watch(model, opt, out=tmp_path / "n.tuigrad", every=4) as watcher:
+        x, y = mlp_batch(gen)
+        user_step(model, opt, x, y, watcher)  # step 0, sampled
+        user_step(plain, plain_opt, x, y)
+        x, y = mlp_batch(gen)
+        with _Ops() as watched_ops:
+            user_step(model, opt, x, y, watcher)  # step 1: only counted
+        with _Ops() as plain_ops:
+            user_step(plain, plain_opt, x, y)
+        with _Ops() as sampled_ops:
+            for _ in range(3):
+                user_step(model, opt, *mlp_batch(gen), watcher)  # steps 2, 3 and sampled 4
+    assert watched_ops.ops == plain_ops.ops
+    assert len(sampled_ops.ops) > 3 * len(plain_ops.ops)  # the probe can see the sampled step

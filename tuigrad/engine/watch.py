@@ -169,13 +169,12 @@ class Watcher:
         if not self._enabled:
             return
         if self._pending is not None:
-            target = self._pending_logs
-        elif self._capture is not None:
-            target = self._capture.logged
-        else:
-            return
-        # Tensors stay on the device until the frame is written: no sync here.
-        target.update({k: v.detach() if isinstance(v, Tensor) else v for k, v in values.items()})
+            # The step's statistics just reached the host, so reading these waits for nothing.
+            self._pending_logs.update({k: _host(v) for k, v in values.items()})
+        elif self._capture is not None:  # read after the step's one transfer
+            self._capture.logged.update(
+                {k: v.detach() if isinstance(v, Tensor) else v for k, v in values.items()}
+            )
 
     def close(self, finished: bool = True) -> None:
         """Write what is left, close the run file, and remove every hook."""
@@ -355,7 +354,7 @@ class Watcher:
         if self._capture is not None:
             self._flush()
             self._pending = self._measure(self._capture)
-            self._pending_logs = dict(self._capture.logged)
+            self._pending_logs = {k: _host(v) for k, v in self._capture.logged.items()}
             self._disarm()
             self._capture = None
         self._advance()
@@ -454,8 +453,7 @@ class Watcher:
         frame, self._pending = self._pending, None
         if frame is None or self.writer is None:
             return
-        logged = {k: float(v) for k, v in self._pending_logs.items()}
-        self._pending_logs = {}
+        logged, self._pending_logs = self._pending_logs, {}
         self.writer.write(replace(frame, **logged) if logged else frame)
         if self.skipped_steps:
             self.writer.set_meta("skipped_steps", str(self.skipped_steps))
@@ -468,6 +466,10 @@ def _with_empty_hists(layer: LayerStats, bins: int) -> LayerStats:
         return layer
     empty = {k: Hist.empty(bins) for k in HISTOGRAMS if getattr(layer, k) is None}
     return replace(layer, **empty) if empty else layer
+
+
+def _host(value: float | Tensor) -> float:
+    return float(value.detach()) if isinstance(value, Tensor) else float(value)
 
 
 def _first_tensor(output: Any) -> Tensor | None:
