@@ -74,14 +74,15 @@ def mlp_batch(gen):
 
 
 @pytest.mark.parametrize(
-    ("make", "batch", "names", "channel_first", "optim"),
+    ("make", "batch", "names", "channel_first", "optim", "clip"),
     [
-        (SmallCNN, cnn_batch, CNN_NAMES, ("conv", "bn"), "sgd"),
-        (SmallTransformer, token_batch, TRANSFORMER_NAMES, (), "adam"),
+        (SmallCNN, cnn_batch, CNN_NAMES, ("conv", "bn"), "sgd", 0.5),
+        (SmallTransformer, token_batch, TRANSFORMER_NAMES, (), "adam", 0.5),
+        (SmallTransformer, token_batch, TRANSFORMER_NAMES, (), "adam", None),
     ],
-    ids=["cnn", "transformer"],
+    ids=["cnn", "transformer", "transformer-unclipped"],
 )
-def test_statistics_match_plain_autograd(tmp_path, make, batch, names, channel_first, optim):
+def test_statistics_match_plain_autograd(tmp_path, make, batch, names, channel_first, optim, clip):
     torch.manual_seed(1)
     model = make()
     ref_model = copy.deepcopy(model)
@@ -101,8 +102,8 @@ def test_statistics_match_plain_autograd(tmp_path, make, batch, names, channel_f
     refs = {}
     for step in range(5):
         x, y = batch(gen)
-        user_step(model, opt, x, y, watcher, clip=0.5, log_after=step % 4 == 0)
-        refs[step] = reference_step(ref_model, ref_opt, [(x, y)], names, clip=0.5)
+        user_step(model, opt, x, y, watcher, clip=clip, log_after=step % 4 == 0)
+        refs[step] = reference_step(ref_model, ref_opt, [(x, y)], names, clip=clip)
         assert_same_params(model, ref_model)
     watcher.close()
 
@@ -115,7 +116,7 @@ def test_statistics_match_plain_autograd(tmp_path, make, batch, names, channel_f
             assert frame.loss == pytest.approx(ref.loss, rel=1e-6), frame.step
             assert frame.grad_norm == pytest.approx(ref.grad_norm, rel=1e-5)
             assert frame.grad_norm_clipped == pytest.approx(ref.grad_norm_clipped, rel=1e-5)
-            assert frame.clipped == (ref.grad_norm > 0.5)
+            assert frame.clipped == (clip is not None and ref.grad_norm > clip)
             assert frame.act_rows == len(x)
             for layer in frame.layers:
                 check_layer(layer, ref, layer.name, layer.name in channel_first)
@@ -420,3 +421,31 @@ def test_steps_between_samples_run_no_tensor_operation_of_the_watcher(tmp_path):
                 user_step(model, opt, *mlp_batch(gen), watcher)  # steps 2, 3 and sampled 4
     assert watched_ops.ops == plain_ops.ops
     assert len(sampled_ops.ops) > 3 * len(plain_ops.ops)  # the probe can see the sampled step
+
+
+def test_gradients_changed_in_place_after_a_step_that_left_them_alone(tmp_path):
+    # Sampled step 0 leaves the gradients alone, so step 2 reads them without a copy; its
+    # in-place clipping is seen, its per-layer gradients are not measured, and from step 4
+    # on the gradients are copied again.
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(0)
+    norms = {}
+    with tuigrad.watch(model, opt, out=tmp_path / "g.tuigrad", every=2) as watcher:
+        for step in range(5):
+            x, y = mlp_batch(gen)
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            norms[step] = model[2].weight.grad.norm().item()
+            if step >= 2:
+                for p in model.parameters():
+                    p.grad.mul_(0.5)
+            opt.step()
+    with RunReader(watcher.path) as reader:
+        frames = {f.step: f for f in reader.frames()}
+    assert frames[0].layer("2").weight_grad_norm == pytest.approx(norms[0], rel=1e-6)
+    assert math.isnan(frames[2].layer("2").weight_grad_norm)
+    assert frames[2].clipped and frames[4].clipped
+    assert frames[2].grad_norm_clipped == pytest.approx(frames[2].grad_norm / 2, rel=1e-6)
+    assert frames[4].layer("2").weight_grad_norm == pytest.approx(norms[4], rel=1e-6)

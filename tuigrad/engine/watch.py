@@ -48,6 +48,9 @@ class _Capture:
     pre_grads: list[Tensor | None] | None = None  # monitored weights' grads before clipping
     pre_norm: Tensor | None = None  # total grad norm before clipping
     post_norm: Tensor | None = None
+    seen: list[tuple[Tensor, int]] | None = None  # every grad and its version after backward
+    live: bool = False  # pre_grads are the gradients themselves, not copies
+    lost: bool = False  # they changed in place after all: per-layer gradients not measured
     before: list[Tensor] | None = None  # monitored weights before the update
     batch: int = 0  # rows of the batch, from the first captured output
     logged: dict[str, Any] = field(default_factory=dict)
@@ -144,6 +147,7 @@ class Watcher:
         self._pending: Frame | None = None
         self._pending_logs: dict[str, Any] = {}
         self._queued = False
+        self._copy_grads = True  # until a sampled step shows the loop leaves gradients alone
         self._stepped = False
         self._in_step_hook = False
         self._t0 = time.perf_counter()
@@ -337,7 +341,13 @@ class Watcher:
         grads = [p.grad for p in self.params if p.grad is not None]
         ref = self.watched[0].weight
         cap.pre_norm = stats.total_norm(grads, ref) / scale
-        cap.pre_grads = [_copy(w.weight.grad, scale) for w in self.watched]
+        cap.seen = [(g, g._version) for g in grads]
+        # NOTE: copies only while the loop is known to change gradients before the step
+        # (clipping); a loop that leaves them alone is measured on the gradients themselves.
+        cap.live = not self._copy_grads and isinstance(scale, float)
+        copy = (lambda g: g.detach()) if cap.live else (lambda g: _copy(g, scale))
+        cap.pre_grads = [copy(w.weight.grad) if w.weight.grad is not None else None
+                         for w in self.watched]  # fmt: skip
 
     def on_step_start(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """The optimizer is about to step: the gradients as it sees them, after clipping."""
@@ -346,12 +356,32 @@ class Watcher:
         if cap is None:
             return
         ref = self.watched[0].weight
-        cap.post_norm = stats.total_norm([p.grad for p in self.params if p.grad is not None], ref)
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if self._touched(cap, grads):
+            cap.post_norm = stats.total_norm(grads, ref)
+        else:  # clipping did nothing to them: the same norm
+            cap.post_norm = cap.pre_norm
         cap.before = [w.weight.detach().clone() for w in self.watched]
+
+    def _touched(self, cap: _Capture, grads: list[Tensor]) -> bool:
+        """True if gradients changed since backward ended; learns whether to copy them."""
+        if cap.seen is None:
+            return True
+        same = len(grads) == len(cap.seen) and all(
+            g is seen and g._version == version
+            for g, (seen, version) in zip(grads, cap.seen, strict=True)
+        )
+        if not same and cap.live:
+            cap.lost = True
+            log.info("gradients changed in place before the step: copying them from now on")
+        self._copy_grads = not same
+        return not same
 
     def on_step_end(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """The optimizer stepped: a sampled step becomes a frame; the next step begins."""
         if self._capture is not None:
+            if self._capture.live:  # an optimizer may change them too (Adam's maximize)
+                self._touched(self._capture, [p.grad for p in self.params if p.grad is not None])
             self._flush()
             self._pending = self._measure(self._capture)
             self._pending_logs = {k: _host(v) for k, v in self._capture.logged.items()}
@@ -401,6 +431,8 @@ class Watcher:
         pre = cap.pre_grads
         if pre is None:
             pre = [_copy(w.weight.grad, None) for w in self.watched]
+        if cap.lost:
+            pre = [None] * len(self.watched)
         before = cap.before if cap.before is not None else [w.weight.detach() for w in self.watched]
 
         rows, moments = [], []
