@@ -174,3 +174,38 @@ def test_measure_layer_round_trips_to_layer_stats(tensors):
     assert layer.weight_hist.lo == w.min().item()
     bare = stats.to_layer_stats("L1", stats.measure_layer(a, z, og, w, g, None, "tanh").numpy())
     assert bare.act_hist is None and math.isnan(bare.update_ratio)
+
+
+# ---- shapes beyond Linear layers, and totals ----------------------------------------------
+
+
+def test_unit_rows_puts_channels_or_features_last():
+    conv = torch.randn(2, 3, 4, 5)  # (batch, channels, height, width)
+    rows = stats.unit_rows(conv, channel_dim=1)
+    np.testing.assert_array_equal(rows.numpy(), np.moveaxis(conv.numpy(), 1, -1).reshape(-1, 3))
+    seq = torch.randn(2, 7, 6)  # (batch, sequence, features)
+    np.testing.assert_array_equal(stats.unit_rows(seq).numpy(), seq.numpy().reshape(14, 6))
+    assert stats.unit_rows(torch.ones(5)).shape == (1, 5)
+
+
+def test_conv_output_statistics_treat_channels_as_units():
+    out = torch.relu(torch.randn(4, 3, 5, 5))
+    out[:, 1] = 0.0  # a dead channel
+    a = stats.unit_rows(out, channel_dim=1)
+    got = dict(
+        zip(
+            LAYER_SCALARS,
+            stats.layer_scalars(a, None, None, None, None, None, "relu").tolist(),
+            strict=True,
+        )
+    )
+    rows = np.moveaxis(out.numpy().astype(np.float64), 1, -1).reshape(-1, 3)
+    assert got["act_dead"] == pytest.approx(1 / 3)
+    assert got["unit_spread"] == pytest.approx(np.mean(np.std(rows, axis=1, ddof=1)), rel=RTOL)
+
+
+def test_total_norm_over_tensors_of_any_shape():
+    tensors = [torch.randn(3, 4), torch.randn(5), torch.randn(2, 3, 3, 3)]
+    want = np.sqrt(sum(np.sum(_np(t) ** 2) for t in tensors))
+    assert stats.total_norm(tensors, tensors[0]).item() == pytest.approx(want, rel=RTOL)
+    assert math.isnan(stats.total_norm([], tensors[0]).item())

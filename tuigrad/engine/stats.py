@@ -78,6 +78,18 @@ def unit_spread(act: Tensor) -> Tensor:
     return (torch.linalg.vector_norm(centred, dim=1) / math.sqrt(act.shape[1] - 1)).mean()
 
 
+def unit_rows(t: Tensor, channel_dim: int = -1) -> Tensor:
+    """A layer's output as (rows, units), the shape the activation statistics expect.
+
+    A unit is a feature (Linear, attention, Embedding, LayerNorm: the last dimension) or a
+    channel (Conv, BatchNorm: `channel_dim` 1); every other dimension (batch, sequence,
+    spatial positions) becomes rows. A 1-d tensor is one row.
+    """
+    if t.dim() < 2:
+        return t.reshape(1, -1)
+    return t.movedim(channel_dim, -1).reshape(-1, t.shape[channel_dim])
+
+
 def layer_scalars(
     act: Tensor | None,
     preact: Tensor | None,
@@ -107,6 +119,14 @@ def layer_scalars(
     out += [_norm(weight, ref), w_std, _norm(weight_grad, ref), g_std]
     out += [g_std / w_std, update_std / w_std]
     return torch.stack(out)
+
+
+def total_norm(tensors: list[Tensor], ref: Tensor) -> Tensor:
+    """L2 norm of all `tensors` together (float32, on `ref`'s device); NaN when there are none."""
+    if not tensors:
+        return _nan(ref)
+    norms = torch._foreach_norm([t.detach().float() for t in tensors])
+    return torch.linalg.vector_norm(torch.stack(norms))
 
 
 # ---- histograms ----------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""What `tuigrad.watch(every=10)` costs a bare training loop, as a ratio of step times.
+
+    python benchmarks/bench_watch.py [--reps 12] [--steps 100] [--every 10] [--threads 1]
+
+One MLP (20 Linear+Tanh layers of width 256, batch 256, SGD) trains in one process, in
+alternating blocks of `--steps` steps, bare and watched (the order flips every repetition),
+so that both see the same machine load. Each block's time per step is taken; the
+medians over repetitions give the ratio. The watched loop also calls `watcher.log(loss=loss)`,
+as a user's would. Target: at most 2% over bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import tuigrad
+
+
+def make_model(depth: int, width: int) -> nn.Module:
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Linear(width, width), nn.Tanh()]
+    return nn.Sequential(*layers, nn.Linear(width, 10))
+
+
+def block(model, optimizer, x, y, steps: int, watcher=None) -> float:
+    """Seconds per step over `steps` steps of the user's loop."""
+    started = time.perf_counter()
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if watcher is not None:
+            watcher.log(loss=loss)
+    return (time.perf_counter() - started) / steps
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--depth", type=int, default=20)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    x = torch.randn(args.batch, args.width)  # (batch, width)
+    y = torch.randint(0, 10, (args.batch,))
+    model = make_model(args.depth, args.width)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    # One model for both, so that memory layout cannot favour either; the watcher is attached
+    # and closed (a new run file each time) outside the timed blocks.
+    times: dict[str, list[float]] = {"bare": [], "watched": []}
+    frames = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        block(model, optimizer, x, y, args.steps)  # warm-up
+        for rep in range(args.reps + 1):
+            order = ("bare", "watched") if rep % 2 == 0 else ("watched", "bare")
+            for mode in order:
+                if mode == "bare":
+                    seconds = block(model, optimizer, x, y, args.steps)
+                else:
+                    out = Path(tmp) / f"bench-{rep}.tuigrad"
+                    watcher = tuigrad.watch(model, optimizer, out=out, every=args.every)
+                    seconds = block(model, optimizer, x, y, args.steps, watcher)
+                    watcher.close()
+                    frames += watcher.writer.written
+                if rep > 0:  # the first repetition warms the watcher up
+                    times[mode].append(seconds)
+
+    bare_ms = statistics.median(times["bare"]) * 1e3
+    watched_ms = statistics.median(times["watched"]) * 1e3
+    print(
+        f"MLP {args.depth}x{args.width}, batch {args.batch}, SGD, {args.threads} thread(s), "
+        f"{args.reps} x {args.steps} steps each, watch(every={args.every}): {frames} frames"
+    )
+    print(f"bare     {bare_ms:8.3f} ms/step (median of blocks)")
+    print(f"watched  {watched_ms:8.3f} ms/step")
+    print(f"ratio    {watched_ms / bare_ms:8.4f}  ({(watched_ms / bare_ms - 1) * 100:+.2f}%)")
+
+
+if __name__ == "__main__":
+    main()
