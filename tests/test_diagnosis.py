@@ -516,6 +516,18 @@ def test_flat_loss_is_no_progress_only_after_enough_steps():
     assert diagnose(short.frames(), short.layers) == []
 
 
+def test_a_flat_loss_seen_without_the_runs_start_is_not_no_progress():
+    # A replay opened late, or a followed file: the loss may have converged long before.
+    late = Run(steps=LIM.progress_min_steps * 2)
+    late.step = late.step + 2000
+    late.glob["loss"][:] = 4.5e-4
+    assert "no_progress" not in kinds(diagnose(late.frames(), late.layers))
+
+    from_start = Run(steps=LIM.progress_min_steps * 2)
+    from_start.glob["loss"][:] = 4.5e-4
+    assert "no_progress" in kinds(diagnose(from_start.frames(), from_start.layers))
+
+
 @pytest.mark.parametrize(
     ("gain", "found"), [(LIM.progress_min_gain * 0.9, True), (LIM.progress_min_gain * 1.1, False)]
 )

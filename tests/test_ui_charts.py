@@ -185,3 +185,25 @@ def test_history_keeps_the_last_histogram_when_a_frame_has_none():
     history.add([first, bare])
     assert history.hists["act_hist"][0] is first.layers[0].act_hist
     assert history.layer_stats[0] is bare.layers[0]
+
+
+def test_a_run_without_a_spec_shows_what_its_frames_say_about_clipping_and_accuracy():
+    from tuigrad.ui.widgets.overview import _clip_text, _series_view
+
+    # A watched script: no spec, accuracy never logged, its own clipping acting every other step.
+    frames = [
+        Frame(step=k, loss=1.0 / (k + 1), grad_norm=2.0, grad_norm_clipped=1.0, clipped=k % 2 == 0)
+        for k in range(10)
+    ]
+    history = RunHistory(())
+    history.add(frames)
+    assert _clip_text(None, history) == "clipping acting 50%"
+    values, _, _, title = _series_view("accuracy", history, None, 20)
+    assert title == "accuracy: not recorded" and len(values) == 0
+    _, _, _, title = _series_view("grad_norm", history, None, 20)
+    assert title == "grad norm 2.00 -> 1.00  log scale"
+
+    quiet = RunHistory(())
+    quiet.add([Frame(step=k, loss=1.0, grad_norm=2.0, grad_norm_clipped=2.0) for k in range(3)])
+    assert _clip_text(None, quiet) == ""
+    assert "->" not in _series_view("grad_norm", quiet, None, 20)[3]

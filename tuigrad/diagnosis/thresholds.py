@@ -86,6 +86,9 @@ class Thresholds:
 
     # No progress: judged only after this many steps and sampled frames.
     progress_min_steps: int = 100
+    # ...and only on frames from the run's start: a flat stretch seen later (a replay opened
+    # half way, a followed file) may be a loss that has already converged.
+    progress_first_step: int = 0
     progress_min_frames: int = 10
     # The loss must have fallen by at least this fraction of its starting value.
     progress_min_gain: float = 0.03

@@ -129,6 +129,8 @@ def no_progress(t: FrameTable, ctx: Context) -> Finding | None:
     loss = loss[ok]
     if len(loss) < lim.progress_min_frames or steps[-1] - steps[0] < lim.progress_min_steps:
         return None
+    if steps[0] > lim.progress_first_step:
+        return None
 
     k = max(1, min(lim.smooth, len(loss) // 4))
     start, now = float(nanmedian(loss[:k])), float(nanmedian(loss[-k:]))

@@ -66,11 +66,14 @@ class RunLine(Lines):
 
 
 def _clip_text(spec: Spec | None, history: RunHistory) -> str:
-    if spec is None or spec.clip.mode == "none":
+    rate = history.clip_rate()
+    if spec is None:
+        # A watched script clips (or not) in its own code: only the frames can tell.
+        return "" if math.isnan(rate) or rate == 0 else f"clipping acting {fmt_pct(rate).strip()}"
+    if spec.clip.mode == "none":
         return "no clipping"
     limit = spec.clip.max_norm if spec.clip.mode == "norm" else spec.clip.clip_value
     text = f"clip {spec.clip.mode} at {limit:g}"
-    rate = history.clip_rate()
     return text if math.isnan(rate) else f"{text} (acting {fmt_pct(rate).strip()})"
 
 
@@ -127,6 +130,9 @@ def _series_view(
         now = latest.accuracy if latest else math.nan
         if spec is not None and not spec.data.is_classification:
             return values[:0], 0.0, 1.0, "accuracy: none for regression"
+        if not np.isfinite(values).any():
+            # A watched script that never logs accuracy: an empty chart, not a row of NaN marks.
+            return values[:0], 0.0, 1.0, "accuracy: not recorded"
         return values, 0.0, 1.0, f"accuracy {fmt_pct(now).strip()}" if latest else "accuracy"
     if key == "loss":
         raw = history.series["loss"].resample(width)
@@ -139,7 +145,8 @@ def _series_view(
     if latest is None:
         return before, lo, hi, "grad norm"
     title = f"grad norm {fmt_num(latest.grad_norm)}"
-    if spec is not None and spec.clip.mode != "none":
+    clips = spec.clip.mode != "none" if spec is not None else history.clip_rate() > 0
+    if clips:
         title += f" -> {fmt_num(latest.grad_norm_clipped)}"
     return before, lo, hi, title + "  log scale"
 
