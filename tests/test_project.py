@@ -35,3 +35,26 @@ def test_help_does_not_import_torch_or_textual():
 def test_spec_and_frames_import_without_torch():
     loaded = _modules_after("import tuigrad.spec, tuigrad.frames, tuigrad.codec, tuigrad.presets")
     assert "torch" not in loaded
+
+
+def test_every_command_and_its_flags_are_in_the_readme():
+    from tuigrad.cli import COMMANDS, build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in COMMANDS:
+        assert f"`tuigrad {name}" in readme or f"`tuigrad [{name}]" in readme, name
+        flags = [
+            opt
+            for action in sub.choices[name]._actions
+            for opt in action.option_strings
+            if opt.startswith("--") and opt != "--help"
+        ]
+        missing = [flag for flag in flags if flag not in readme]
+        assert not missing, f"tuigrad {name}: {missing} not in the README"
+
+
+def test_every_preset_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    names = sorted(p.stem for p in (ROOT / "presets").glob("*.toml"))
+    assert [n for n in names if f"| `{n}` |" not in readme] == []
