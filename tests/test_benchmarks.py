@@ -63,3 +63,17 @@ def test_floor_and_bare_steps_train() -> None:
     samples = bench_probe.measure(config, reps=1, inner=1, tensorboard=False)
     assert set(samples["overhead"]) >= {"default", "every10", "floor", "all"}
     assert all(ms > 0 for ms in samples["ms"].values())
+
+
+def test_changed_spans_find_the_runs_that_differ() -> None:
+    # The dashboard repaints a line up to its last changed run: the bytes figure rests on it.
+    from tuigrad.ui.rows import changed_spans
+
+    old = (("L1  ", "name"), (" ", ""), ("▁▂▃", "spark"), (" ", ""), ("+0.1", "muted"))
+    assert changed_spans(old, old) == []
+    new = (("L1  ", "name"), (" ", ""), ("▂▃▄", "spark"), (" ", ""), ("+0.1", "muted"))
+    assert changed_spans(old, new) == [(5, 8)]
+    recoloured = new[:4] + (("+0.1", "bad"),)
+    assert changed_spans(old, recoloured) == [(5, 8), (9, 13)]
+    assert changed_spans(old, old[:3]) is None
+    assert changed_spans(old, old[:4] + (("+0.12", "muted"),)) is None
