@@ -174,3 +174,9 @@ def test_measure_layer_round_trips_to_layer_stats(tensors):
     assert layer.weight_hist.lo == w.min().item()
     bare = stats.to_layer_stats("L1", stats.measure_layer(a, z, og, w, g, None, "tanh").numpy())
     assert bare.act_hist is None and math.isnan(bare.update_ratio)
+
+
+def test_dead_fraction_with_nan_and_negative_zero_matches_numpy():
+    a = torch.tensor([[0.0, -1.0, math.nan, 2.0], [-0.0, -2.0, -1.0, 0.0], [0.0, -3.0, -1.0, -1.0]])
+    want = np.mean(np.all(a.numpy() <= 0, axis=0))  # units 0 and 1; NaN makes unit 2 alive
+    assert stats.dead_fraction(a, "relu").item() == pytest.approx(want) == pytest.approx(0.5)

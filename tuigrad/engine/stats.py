@@ -66,7 +66,9 @@ def dead_fraction(act: Tensor, activation: str) -> Tensor:
     """
     if activation not in RELU_FAMILY:
         return _nan(act)
-    return (act <= 0).all(0).float().mean()
+    # The largest output of each unit, not an (act <= 0) mask: several times faster on CPU.
+    # A NaN output makes its unit's max NaN, so that unit counts as not dead, as with the mask.
+    return (act.amax(0) <= 0).float().mean()
 
 
 def unit_spread(act: Tensor) -> Tensor:
