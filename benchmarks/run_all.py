@@ -23,6 +23,7 @@ from benchmarks import bench_app, bench_cli, bench_probe, bench_runs, bench_ui
 from benchmarks.common import ROOT, git_commit, machine
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+NOTES = ROOT / "benchmarks" / "NOTES.md"  # the analysis, appended to the results as written
 WATCH = ROOT / "benchmarks" / "bench_watch.py"
 
 
@@ -258,15 +259,22 @@ FIGURES: dict[str, Callable[[Report, bool], None]] = {
 # ---- the results file ----------------------------------------------------------------------
 
 
-def write(report: Report, path: Path, command: str, info: dict, seconds: float) -> None:
+def write(
+    report: Report,
+    path: Path,
+    command: str,
+    info: dict,
+    seconds: float,
+    stamp: str | None = None,
+) -> None:
+    stamp = stamp or f"Commit {git_commit()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     lines = ["# Benchmark results", ""]
     lines += [
         "Written by the benchmark runner; do not edit by hand. Command:",
         "",
         f"    {command}",
         "",
-        f"Commit {git_commit()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{seconds / 60:.1f} minutes.",
+        f"{stamp}, {seconds / 60:.1f} minutes.",
         "",
         "## Machine",
         "",
@@ -287,10 +295,20 @@ def write(report: Report, path: Path, command: str, info: dict, seconds: float) 
     lines.append("")
     for detail in report.details:
         lines += [detail, ""]
-    notes = ROOT / "benchmarks" / "NOTES.md"
-    if notes.exists():
-        lines += [notes.read_text().rstrip(), ""]
+    if NOTES.exists():
+        lines += [NOTES.read_text().rstrip(), ""]
     path.write_text("\n".join(lines))
+    # The measurements as data, so the file can be written again with new notes (--rewrite).
+    raw = {"rows": [vars(r) for r in report.rows], "details": report.details}
+    raw.update(command=command, info=info, seconds=seconds, stamp=stamp)
+    path.with_suffix(".json").write_text(json.dumps(raw, indent=1))
+
+
+def rewrite(path: Path) -> None:
+    """Write `path` again from its .json twin: same figures, the current notes."""
+    raw = json.loads(path.with_suffix(".json").read_text())
+    report = Report([Row(**r) for r in raw["rows"]], raw["details"])
+    write(report, path, raw["command"], raw["info"], raw["seconds"], raw["stamp"])
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -300,7 +318,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--quick", action="store_true", help="tiny configurations (a smoke run)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--only", help=f"comma-separated, of: memory, {', '.join(FIGURES)}")
+    parser.add_argument("--rewrite", action="store_true", help="only rewrite --out with the notes")
     args = parser.parse_args(argv)
+    if args.rewrite:
+        rewrite(args.out)
+        return args.out
     only = set(args.only.split(",")) if args.only else set(FIGURES) | {"memory"}
     unknown = only - set(FIGURES) - {"memory"}
     if unknown:
