@@ -70,8 +70,9 @@ def probe(report: Report, quick: bool) -> None:
     lines.append("|---|---|---|---|---|---|---|---|")
     main = []
     for config in configs:
+        main_net = (config.depth, config.width) == (20, 256)
         n = inner if quick else (2 if config.width >= 1024 else 5)
-        r = bench_probe.measure(config, reps, n, tb)
+        r = bench_probe.measure(config, reps if quick or main_net else 5, n, tb)
         o = r["overhead"]
         tb_cells = (
             (_pct(o["tensorboard"]), f"{r['tensorboard_vs_probe']:.1f}x") if tb else ("-", "-")
@@ -80,7 +81,7 @@ def probe(report: Report, quick: bool) -> None:
             f"| {r['config']} | {r['ms']['bare']:.2f} | {_pct(o['default'])} | {_pct(o['every10'])}"
             f" | {_pct(o['all'])} | {_pct(o['floor'])} | {tb_cells[0]} | {tb_cells[1]} |"
         )
-        if quick or (config.depth, config.width) == (20, 256):
+        if quick or main_net:
             main.append(r)
 
     def worst(key: str) -> float:
@@ -112,8 +113,8 @@ def probe(report: Report, quick: bool) -> None:
                        "tensorboard is not installed (`pip install tensorboard`)"))  # fmt: skip
     report.details.append(
         "### Probe overhead, all configurations\n\n"
-        f"CPU time per step of this process, one torch thread, medians of {reps} interleaved "
-        "repetitions; overheads are medians of the per-repetition ratios to the bare step. "
+        f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
+        "(the other nets) interleaved repetitions; overheads are medians of the per-repetition ratios to the bare step. "
         "default = `ProbeSpec()` as shipped; every 10 = `probe.every = 10`; all = every "
         "statistic and histogram every step; floor = the bare step plus a sum over every "
         "activation, its gradient and every weight gradient; tensorboard = the bare step plus "
