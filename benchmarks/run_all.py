@@ -34,6 +34,7 @@ class Row:
     measured: str
     ok: bool | None  # None: no target, reported only
     note: str = ""
+    key: str = ""  # the figure (FIGURES key, or "memory") that measured it
 
 
 @dataclass
@@ -41,7 +42,11 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     details: list[str] = field(default_factory=list)  # Markdown paragraphs under the table
 
+    key: str = ""  # the figure being measured; its rows are tagged with it
+
     def add(self, *rows: Row) -> None:
+        for row in rows:
+            row.key = row.key or self.key
         self.rows.extend(rows)
 
 
@@ -200,8 +205,10 @@ def memory_start(quick: bool) -> subprocess.Popen:
 def memory_finish(report: Report, proc: subprocess.Popen) -> None:
     out, _ = proc.communicate()
     if proc.returncode != 0:
+        report.key = "memory"
         report.add(Row("memory growth", "<= 20 MB", "failed", False, f"exit {proc.returncode}"))
         return
+    report.key = "memory"
     r = json.loads(out.strip().splitlines()[-1])
     full = [mb for step, mb in r["samples"] if step >= r["buffer_frames"]]
     plateau = (r["rss_end_mb"] - full[0]) if len(full) > 1 else float("nan")
@@ -312,6 +319,26 @@ def rewrite(path: Path) -> None:
     write(report, path, raw["command"], raw["info"], raw["seconds"], raw["stamp"])
 
 
+def _merged(
+    path: Path, report: Report, only: set[str], command: str, seconds: float
+) -> tuple[Report, str, float]:
+    """The figures of `path` with those in `only` replaced by the new measurements."""
+    raw = json.loads(path.with_suffix(".json").read_text())
+    new = {row.key: [] for row in report.rows}
+    for row in report.rows:
+        new[row.key].append(row)
+    rows, done = [], set()
+    for old in (Row(**r) for r in raw["rows"]):
+        if old.key not in only:
+            rows.append(old)
+        elif old.key not in done:
+            rows += new.get(old.key, [])
+            done.add(old.key)
+    details = raw["details"] if "probe" not in only else report.details
+    merged = Report(rows, details)
+    return merged, f"{raw['command']}, then {command}", raw["seconds"] + seconds
+
+
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.splitlines()[0]
@@ -320,6 +347,9 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--only", help=f"comma-separated, of: memory, {', '.join(FIGURES)}")
     parser.add_argument("--rewrite", action="store_true", help="only rewrite --out with the notes")
+    parser.add_argument(
+        "--update", action="store_true", help="with --only: keep the other figures of --out"
+    )
     args = parser.parse_args(argv)
     if args.rewrite:
         rewrite(args.out)
@@ -341,11 +371,15 @@ def main(argv: list[str] | None = None) -> Path:
             memory_finish(report, memory)  # wall-clock figures from here on: run alone
             memory = None
         print(f"benchmark: {name}", file=sys.stderr, flush=True)
+        report.key = name
         figure(report, args.quick)
     if memory is not None:
         memory_finish(report, memory)
     command = "python -m benchmarks" + " ".join([""] + (argv if argv is not None else sys.argv[1:]))
-    write(report, args.out, command, info, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    if args.update:
+        report, command, seconds = _merged(args.out, report, only, command, seconds)
+    write(report, args.out, command, info, seconds)
     print(f"wrote {os.path.relpath(args.out)}", file=sys.stderr)
     return args.out
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -10,10 +12,15 @@ from benchmarks import bench_app, bench_probe, run_all
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> str:
+def results_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
     run_all.main(["--quick", "--out", str(out)])
-    return out.read_text()
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(results_file: Path) -> str:
+    return results_file.read_text()
 
 
 def test_every_figure_has_a_row(results: str) -> None:
@@ -77,3 +84,17 @@ def test_changed_spans_find_the_runs_that_differ() -> None:
     assert changed_spans(old, recoloured) == [(5, 8), (9, 13)]
     assert changed_spans(old, old[:3]) is None
     assert changed_spans(old, old[:4] + (("+0.12", "muted"),)) is None
+
+
+def test_update_measures_again_only_the_figures_named(results_file: Path) -> None:
+    before = json.loads(results_file.with_suffix(".json").read_text())
+    copy = results_file.with_name("UPDATED.md")
+    copy.with_suffix(".json").write_text(json.dumps(before))
+    run_all.main(["--quick", "--only", "cli", "--update", "--out", str(copy)])
+    after = json.loads(copy.with_suffix(".json").read_text())
+    assert [r["figure"] for r in after["rows"]] == [r["figure"] for r in before["rows"]]
+    kept = [(a, b) for a, b in zip(after["rows"], before["rows"], strict=True) if b["key"] != "cli"]
+    assert kept and all(a == b for a, b in kept)
+    assert after["command"].endswith(
+        "then python -m benchmarks --quick --only cli --update --out " + str(copy)
+    )
