@@ -8,6 +8,7 @@ thread, in one process, in turns (benchmarks.common.interleaved):
 - bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
 - default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
 - every10: `Trainer.step()` measuring every 10th step (histograms on those steps too);
+- every10_hist50: measuring every 10th step, histograms every 50th;
 - all: `Trainer.step()` measuring every statistic and every histogram at every step;
 - floor: the bare step plus one extra read of every activation, its gradient and every weight
   gradient (a sum over each, all sums moved to the host at once): no probe can cost less;
@@ -188,6 +189,7 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
         "bare": bare_step(config),
         "default": trainer_step(config, default),
         "every10": trainer_step(config, ProbeSpec(every=10)),
+        "every10_hist50": trainer_step(config, ProbeSpec(every=10, hist_every=50)),
         "floor": captured_step(config, floor_read),
     }
     # The shipped default may already measure everything every step: then it is "all".
