@@ -38,20 +38,32 @@ from tuigrad.spec import Spec  # noqa: E402
 
 
 def _spec(layers: int) -> Spec:
-    return Spec(title=f"{layers} tanh layers, scripted").with_values({"model.depth": layers, "clip.mode": "norm"})
+    return Spec(title=f"{layers} tanh layers, scripted").with_values(
+        {"model.depth": layers, "clip.mode": "norm"}
+    )
 
 
 def frame_time(args: argparse.Namespace) -> None:
+    results = measure_frame_time(args.layers, args.size, args.frames)
+    for name, (median, p90, count) in results["ms"].items():
+        print(
+            f"{name:26s} median {median:6.2f} ms   p90 {p90:6.2f} ms"
+            f"   ({args.layers} layers, {args.size[0]}x{args.size[1]}, {count} frames)"
+        )
+
+
+def measure_frame_time(layers: int, size: tuple[int, int], count: int) -> dict:
+    """CPU ms per new frame (median, p90, frames) of the poll, the paint, both, a full repaint."""
     from tuigrad.ui import TuigradApp
 
-    spec = _spec(args.layers)
-    frames = frames_for(spec_layers(spec), args.frames + 20)
+    spec = _spec(layers)
+    frames = frames_for(spec_layers(spec), count + 20)
     source = scripted(spec, steps=20)
     app = TuigradApp(source, fps=1.0)  # the timer stays out of the way; we poll by hand
 
     async def run() -> tuple[list[float], list[float]]:
         polls, paints, fulls = [], [], []
-        async with app.run_test(size=args.size) as pilot:
+        async with app.run_test(size=size) as pilot:
             await pilot.pause()
             for frame in frames[20:]:
                 source.push([frame])
@@ -75,12 +87,11 @@ def frame_time(args: argparse.Namespace) -> None:
         ("both together", [a + b for a, b in zip(polls, paints, strict=True)]),
         ("full repaint (resize)", fulls),
     )
+    out = {}
     for name, values in results:
         ms = sorted(v * 1000 for v in values)
-        print(
-            f"{name:26s} median {statistics.median(ms):6.2f} ms   p90 {ms[int(0.9 * len(ms))]:6.2f} ms"
-            f"   ({args.layers} layers, {args.size[0]}x{args.size[1]}, {len(ms)} frames)"
-        )
+        out[name] = (statistics.median(ms), ms[int(0.9 * len(ms))], len(ms))
+    return {"layers": layers, "size": size, "ms": out}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -90,23 +101,29 @@ def child(args: argparse.Namespace) -> None:
     spec = _spec(args.layers)
     layers = spec_layers(spec)
     # Synthetic frames are slow to make: make 200, then replay them under new step numbers.
-    base = frames_for(layers, 200)
+    base = frames_for(layers, args.base)
     count = int(args.rate * (args.seconds + args.warmup + 10))
     frames = [replace(base[i % len(base)], step=i) for i in range(count)]
-    source = ScriptedSource(frames, layers, spec=spec, shown=1, rate=args.rate, steps_per_s=args.rate)
+    source = ScriptedSource(
+        frames, layers, spec=spec, shown=1, rate=args.rate, steps_per_s=args.rate
+    )
     source.start()
     TuigradApp(source, fps=args.fps, ascii=args.ascii).run()
 
 
-def measure_bytes(args: argparse.Namespace) -> None:
+def measure_bytes(args: argparse.Namespace) -> dict:
+    """KiB/s the app writes to a pty of `args.size` once started, and its CPU share."""
     master, slave = pty.openpty()
     cols, rows = args.size
     ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     cmd = [sys.executable, __file__, "child", "--layers", str(args.layers), "--fps", str(args.fps)]
     cmd += ["--rate", str(args.rate), "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+    cmd += ["--base", str(args.base)]
     cmd += ["--ascii"] if args.ascii else []
     env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
     os.close(slave)
 
     def read_for(seconds: float) -> int:
@@ -133,11 +150,44 @@ def measure_bytes(args: argparse.Namespace) -> None:
     proc.wait(timeout=5)
     os.close(master)
     rate = counted / args.seconds / 1024
-    cpu = (usage1 - usage0) / args.seconds * 100 if usage0 is not None and usage1 is not None else float("nan")
+    cpu = (
+        (usage1 - usage0) / args.seconds * 100
+        if usage0 is not None and usage1 is not None
+        else float("nan")
+    )
+    return {"kib_per_s": rate, "startup_kib": startup / 1024, "cpu_pct": cpu}
+
+
+def print_bytes(args: argparse.Namespace) -> None:
+    r = measure_bytes(args)
+    cols, rows = args.size
     print(
         f"{cols}x{rows}, {args.layers} layers, --fps {args.fps}, frames at {args.rate:g}/s"
-        f"{' --ascii' if args.ascii else ''}: {rate:.1f} KiB/s over {args.seconds:g} s"
-        f" (start-up {startup / 1024:.0f} KiB), app CPU {cpu:.0f}% of one core"
+        f"{' --ascii' if args.ascii else ''}: {r['kib_per_s']:.1f} KiB/s over {args.seconds:g} s"
+        f" (start-up {r['startup_kib']:.0f} KiB), app CPU {r['cpu_pct']:.0f}% of one core"
+    )
+
+
+def bytes_args(
+    layers: int = 20,
+    size: tuple[int, int] = (120, 40),
+    fps: float = 10.0,
+    seconds: float = 10.0,
+    warmup: float = 3.0,
+    rate: float = 200.0,
+    ascii: bool = False,
+    base: int = 200,
+) -> argparse.Namespace:
+    """The arguments of `bytes`, for callers in Python."""
+    return argparse.Namespace(
+        layers=layers,
+        size=size,
+        fps=fps,
+        seconds=seconds,
+        warmup=warmup,
+        rate=rate,
+        ascii=ascii,
+        base=base,
     )
 
 
@@ -157,7 +207,9 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("frame-time")
     p.add_argument("--layers", type=int, default=50)
@@ -172,9 +224,10 @@ def main() -> None:
         p.add_argument("--seconds", type=float, default=10.0)
         p.add_argument("--warmup", type=float, default=3.0)
         p.add_argument("--ascii", action="store_true")
+        p.add_argument("--base", type=int, default=200, help="distinct synthetic frames made")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    {"frame-time": frame_time, "bytes": measure_bytes, "child": child}[args.what](args)
+    {"frame-time": frame_time, "bytes": print_bytes, "child": child}[args.what](args)
 
 
 if __name__ == "__main__":

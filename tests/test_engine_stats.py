@@ -209,3 +209,20 @@ def test_total_norm_over_tensors_of_any_shape():
     want = np.sqrt(sum(np.sum(_np(t) ** 2) for t in tensors))
     assert stats.total_norm(tensors, tensors[0]).item() == pytest.approx(want, rel=RTOL)
     assert math.isnan(stats.total_norm([], tensors[0]).item())
+
+
+def test_dead_fraction_with_nan_and_negative_zero_matches_numpy():
+    a = torch.tensor([[0.0, -1.0, math.nan, 2.0], [-0.0, -2.0, -1.0, 0.0], [0.0, -3.0, -1.0, -1.0]])
+    want = np.mean(np.all(a.numpy() <= 0, axis=0))  # units 0 and 1; NaN makes unit 2 alive
+    assert stats.dead_fraction(a, "relu").item() == pytest.approx(want) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.005, 0.5, 100.0])
+@pytest.mark.usefixtures("paths")
+def test_std_and_norm_agree_with_numpy_whatever_the_mean(offset):
+    # A large mean makes the one-pass formula cancel digits: the two-pass path takes over.
+    x = torch.randn(300, 70, generator=torch.Generator().manual_seed(5)) * 0.01 + offset
+    std, norm = stats._std_norm(x, x)
+    want = x.numpy().astype(np.float64)
+    assert std.item() == pytest.approx(np.std(want, ddof=1), rel=1e-5)
+    assert norm.item() == pytest.approx(np.sqrt(np.sum(want**2)), rel=1e-5)

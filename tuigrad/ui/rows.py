@@ -30,6 +30,29 @@ FADED_DECADES = 3.0
 EXPLODING_LOG = 2.0
 
 
+def changed_spans(old: Line, new: Line) -> list[tuple[int, int]] | None:
+    """The cell ranges [x0, x1) where `new` differs from `old`, touching ranges merged.
+
+    None when the runs do not line up (a different number, or a run of another width): then
+    the whole line is to be repainted. Every cell holds one character (see glyphs.fit).
+    """
+    if len(old) != len(new):
+        return None
+    spans: list[tuple[int, int]] = []
+    x = 0
+    for (old_text, old_cls), (text, cls) in zip(old, new, strict=True):
+        width = len(text)
+        if len(old_text) != width:
+            return None
+        if text != old_text or cls != old_cls:
+            if spans and spans[-1][1] == x:
+                spans[-1] = (spans[-1][0], x + width)
+            else:
+                spans.append((x, x + width))
+        x += width
+    return spans
+
+
 class TableView:
     """The table of one frame at one width: call `header()` and `lines(start, stop)`."""
 

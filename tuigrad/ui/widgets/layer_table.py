@@ -9,7 +9,7 @@ from textual.strip import Strip
 from tuigrad.frames import LayerInfo
 from tuigrad.ui.glyphs import UNICODE, Glyphs
 from tuigrad.ui.history import RunHistory
-from tuigrad.ui.rows import HIST_KINDS, Line, TableView
+from tuigrad.ui.rows import HIST_KINDS, Line, TableView, changed_spans
 from tuigrad.ui.widgets.lines import LineStyles
 
 __all__ = ["HIST_KINDS", "LayerTable"]
@@ -76,22 +76,24 @@ class LayerTable(ScrollView, can_focus=True):
         """New frames: rebuild the visible rows, repaint the lines whose text changed."""
         view = self._new_view()
         width = self.scrollable_content_region.width
-        changed = []
+        # Over SSH the bytes are what counts: a changed line is repainted up to its last
+        # changed run only.
+        dirty: list[Region] = []
         header = view.header()
         if header != self._header[0]:
+            dirty += _regions(self._header[0], header, 0, width)
             self._header = (header, None)
-            changed.append(0)
         top = round(self.scroll_y)
         visible = max(self.scrollable_content_region.height - 1, 0)
         for row, line in view.lines(top, top + visible).items():
             _, old, strip = self._rows.get(row, (view, (), None))
             if line != old:
                 self._rows[row] = (view, line, None)
-                changed.append(row - top + 1)
+                dirty += _regions(old, line, row - top + 1, width)
             else:
                 self._rows[row] = (view, old, strip)
-        for y0, y1 in _spans(changed):
-            self.refresh(Region(0, y0, width, y1 - y0))
+        if dirty:
+            self.refresh(*dirty)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.infos) + 1)
@@ -127,12 +129,13 @@ class LayerTable(ScrollView, can_focus=True):
         return strip
 
 
-def _spans(ys: list[int]) -> list[tuple[int, int]]:
-    """Consecutive runs of line numbers as (start, end) pairs: one repaint per run."""
-    spans: list[tuple[int, int]] = []
-    for y in sorted(ys):
-        if spans and spans[-1][1] == y:
-            spans[-1] = (spans[-1][0], y + 1)
-        else:
-            spans.append((y, y + 1))
-    return spans
+def _regions(old: Line, new: Line, y: int, width: int) -> list[Region]:
+    """The region of line `y` to repaint when its runs go from `old` to `new`.
+
+    NOTE: Textual writes a dirty span from the start of the widget's line to the span's end,
+    so one region per line, up to the last changed run, is what saves bytes: the unchanged
+    tail of the line is not sent again.
+    """
+    spans = changed_spans(old, new)
+    end = width if not spans else spans[-1][1]
+    return [Region(0, y, end, 1)]

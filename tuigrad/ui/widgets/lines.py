@@ -8,7 +8,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tuigrad.ui.glyphs import UNICODE, Glyphs
-from tuigrad.ui.rows import Line
+from tuigrad.ui.rows import Line, changed_spans
 
 
 class LineStyles:
@@ -56,13 +56,17 @@ class Lines(Widget):
             self._strips.clear()
             self.refresh(layout=True)
             return
-        changed = [y for y, line in enumerate(lines) if line != self._lines[y]]
-        for y in changed:
-            self._lines[y] = lines[y]
+        dirty = []
+        for y, line in enumerate(lines):
+            if line == self._lines[y]:
+                continue
+            # Up to the last changed run: the unchanged tail of the line is not sent again.
+            spans = changed_spans(self._lines[y], line)
+            dirty.append(Region(0, y, spans[-1][1] if spans else width, 1))
+            self._lines[y] = line
             self._strips.pop(y, None)
-        if changed:
-            # One repaint over the changed lines (charts change in most rows at once).
-            self.refresh(Region(0, changed[0], width, changed[-1] - changed[0] + 1))
+        if dirty:
+            self.refresh(*dirty)
 
     def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
         return len(self._lines)

@@ -1,0 +1,246 @@
+"""Probe overhead: the trainer's step, measured, against the same step written plainly in torch.
+
+    python -m benchmarks.bench_probe [--configs 20x256:tanh:sgd,...] [--reps 7] [--inner 10]
+
+Every variant trains its own copy of the same network (same spec, same seed) on one torch
+thread, in one process, in turns (benchmarks.common.interleaved):
+
+- bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
+- default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
+- every10: `Trainer.step()` measuring every 10th step (histograms on those steps too);
+- every10_hist50: measuring every 10th step, histograms every 50th;
+- all: `Trainer.step()` measuring every statistic and every histogram at every step;
+- floor: the bare step plus one extra read of every activation, its gradient and every weight
+  gradient (a sum over each, all sums moved to the host at once): no probe can cost less;
+- tensorboard: the bare step plus, per layer, `SummaryWriter.add_histogram` of the activation,
+  the weight gradient and the weight, and `add_scalar` of six statistics computed in torch.
+  Skipped when tensorboard is not importable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from benchmarks.common import interleaved, median, median_ratio
+from tuigrad.engine.trainer import Trainer
+from tuigrad.spec import ProbeSpec, Spec
+
+
+@dataclass(frozen=True)
+class Config:
+    depth: int
+    width: int
+    batch: int
+    activation: str
+    optimizer: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.depth}x{self.width} b{self.batch} {self.activation} {self.optimizer}"
+
+    def spec(self, probe: ProbeSpec = ProbeSpec()) -> Spec:  # noqa: B008 - frozen, shared
+        init = "xavier_normal" if self.activation == "tanh" else "kaiming_normal"
+        lr = 0.01 if self.optimizer == "sgd" else 0.001
+        spec = Spec(title=self.name).with_values(
+            {
+                "device": "cpu",
+                "model.depth": self.depth,
+                "model.width": self.width,
+                "model.activation": self.activation,
+                "model.init": init,
+                "optimizer.name": self.optimizer,
+                "optimizer.lr": lr,
+                "data.batch_size": self.batch,
+                "data.samples": max(4096, 4 * self.batch),
+            }
+        )
+        return spec.with_values({f"probe.{k}": v for k, v in vars(probe).items()})
+
+
+def parse_config(text: str) -> Config:
+    """`20x256:tanh:sgd` or `8x1024:relu:adam:512` (depth x width : activation : optimizer : batch)."""
+    shape, activation, optimizer, *batch = text.split(":")
+    depth, width = (int(x) for x in shape.split("x"))
+    return Config(depth, width, int(batch[0]) if batch else 256, activation, optimizer)
+
+
+SHAPES = ((20, 256, 256), (50, 128, 256), (8, 1024, 512))
+COMBOS = (("tanh", "sgd"), ("tanh", "adam"), ("relu", "sgd"), ("relu", "adam"))
+CONFIGS = tuple(Config(d, w, b, a, o) for d, w, b in SHAPES for a, o in COMBOS)
+
+
+def has_tensorboard() -> bool:
+    try:
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ---- the variants --------------------------------------------------------------------------
+
+
+class Batches:
+    """The training split in a fresh random order each epoch, batch by batch."""
+
+    def __init__(self, trainer: Trainer, batch: int) -> None:
+        self.x, self.y = trainer.data.x_train, trainer.data.y_train
+        self.batch = batch
+        self.gen = torch.Generator().manual_seed(1)
+        self.order, self.cursor = torch.randperm(len(self.x), generator=self.gen), 0
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.cursor + self.batch > len(self.x):
+            self.order, self.cursor = torch.randperm(len(self.x), generator=self.gen), 0
+        idx = self.order[self.cursor : self.cursor + self.batch]
+        self.cursor += self.batch
+        return self.x[idx], self.y[idx]
+
+
+def bare_step(config: Config) -> Callable[[], None]:
+    trainer = Trainer(config.spec())
+    model, optimizer, batches = trainer.model, trainer.optimizer, Batches(trainer, config.batch)
+    model.set_capture(False)
+
+    def step() -> None:
+        x, y = batches.next()
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def captured_step(config: Config, after: Callable[[list, int], None]) -> Callable[[], None]:
+    """The bare step with activations kept (and their gradients), then `after(blocks, step)`."""
+    trainer = Trainer(config.spec())
+    model, optimizer, batches = trainer.model, trainer.optimizer, Batches(trainer, config.batch)
+    blocks = list(model.blocks)
+    count = [0]
+
+    def step() -> None:
+        x, y = batches.next()
+        model.set_capture(True)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        after(blocks, count[0])
+        count[0] += 1
+
+    return step
+
+
+def floor_read(blocks: list, step: int) -> None:
+    sums = []
+    for block in blocks:
+        _, act = block.captured
+        sums += [act.detach().sum(), act.grad.sum(), block.linear.weight.grad.sum()]
+    torch.stack(sums).tolist()
+
+
+def tensorboard_logger(folder: str) -> Callable[[list, int], None]:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(folder, max_queue=1000, flush_secs=3600)
+
+    def log(blocks: list, step: int) -> None:
+        for i, block in enumerate(blocks):
+            pre, act = block.captured
+            act, out_grad = act.detach(), act.grad
+            weight, grad = block.linear.weight.detach(), block.linear.weight.grad
+            name = f"L{i + 1}"
+            writer.add_histogram(f"{name}/act", act, step)
+            writer.add_histogram(f"{name}/grad", grad, step)
+            writer.add_histogram(f"{name}/weight", weight, step)
+            writer.add_scalar(f"{name}/act_mean", act.mean(), step)
+            writer.add_scalar(f"{name}/act_std", act.std(), step)
+            writer.add_scalar(f"{name}/preact_std", pre.detach().std(), step)
+            writer.add_scalar(f"{name}/out_grad_std", out_grad.std(), step)
+            writer.add_scalar(f"{name}/grad_norm", grad.norm(), step)
+            writer.add_scalar(f"{name}/grad_to_weight", grad.std() / weight.std(), step)
+
+    log.writer = writer  # type: ignore[attr-defined]
+    return log
+
+
+def trainer_step(config: Config, probe: ProbeSpec) -> Callable[[], None]:
+    trainer = Trainer(config.spec(probe))
+    return lambda: trainer.step()
+
+
+# ---- one configuration ---------------------------------------------------------------------
+
+
+def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = None) -> dict:
+    """Seconds per step of each variant (medians) and the overheads over the bare step."""
+    torch.set_num_threads(1)
+    tensorboard = has_tensorboard() if tensorboard is None else tensorboard
+    default = ProbeSpec()
+    variants = {
+        "bare": bare_step(config),
+        "default": trainer_step(config, default),
+        "every10": trainer_step(config, ProbeSpec(every=10)),
+        "every10_hist50": trainer_step(config, ProbeSpec(every=10, hist_every=50)),
+        "floor": captured_step(config, floor_read),
+    }
+    # The shipped default may already measure everything every step: then it is "all".
+    if (default.every, default.hist_every or default.every) != (1, 1):
+        variants["all"] = trainer_step(config, ProbeSpec(every=1, hist_every=1))
+    with tempfile.TemporaryDirectory() as folder:
+        if tensorboard:
+            logger = tensorboard_logger(folder)
+            variants["tensorboard"] = captured_step(config, logger)
+        for call in variants.values():  # warm up: allocator, first-call paths, histogram ranges
+            for _ in range(3):
+                call()
+        samples = interleaved(variants, reps, inner)
+        if tensorboard:
+            logger.writer.close()
+    samples.setdefault("all", samples["default"])
+
+    bare = samples["bare"]
+    out = {"config": config.name, "reps": reps, "inner": inner}
+    out["ms"] = {name: median(s) * 1e3 for name, s in samples.items()}
+    out["overhead"] = {n: median_ratio(s, bare) - 1 for n, s in samples.items() if n != "bare"}
+    if tensorboard:
+        extra_tb = [t - b for t, b in zip(samples["tensorboard"], bare, strict=True)]
+        extra_all = [a - b for a, b in zip(samples["all"], bare, strict=True)]
+        ratios = [t / a if a > 0 else math.inf for t, a in zip(extra_tb, extra_all, strict=True)]
+        out["tensorboard_vs_probe"] = median(ratios)
+    return out
+
+
+def describe(result: dict) -> str:
+    ms, over = result["ms"], result["overhead"]
+    parts = [f"bare {ms['bare']:.2f} ms"]
+    parts += [f"{n} {ms[n]:.2f} ms ({over[n]:+.1%})" for n in over]
+    if "tensorboard_vs_probe" in result:
+        parts.append(f"tensorboard extra / probe extra {result['tensorboard_vs_probe']:.1f}x")
+    return f"{result['config']}: " + ", ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default=",".join(f"{c.depth}x{c.width}:{c.activation}:"
+                        f"{c.optimizer}:{c.batch}" for c in CONFIGS))  # fmt: skip
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--inner", type=int, default=10)
+    parser.add_argument("--no-tensorboard", action="store_true")
+    args = parser.parse_args()
+    for text in args.configs.split(","):
+        config = parse_config(text)
+        tb = False if args.no_tensorboard else None
+        print(describe(measure(config, args.reps, args.inner, tb)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

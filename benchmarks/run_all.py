@@ -1,0 +1,393 @@
+"""Run every benchmark and write benchmarks/RESULTS.md: each figure against its target.
+
+    python -m benchmarks [--quick] [--out benchmarks/RESULTS.md] [--only probe,app,...]
+
+`--quick` runs each benchmark in a tiny configuration (seconds, not minutes): the numbers it
+writes check that the benchmarks run, not how fast tuigrad is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import bench_app, bench_cli, bench_probe, bench_runs, bench_ui
+from benchmarks.common import ROOT, git_commit, machine
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+NOTES = ROOT / "benchmarks" / "NOTES.md"  # the analysis, appended to the results as written
+WATCH = ROOT / "benchmarks" / "bench_watch.py"
+
+
+@dataclass
+class Row:
+    figure: str
+    target: str
+    measured: str
+    ok: bool | None  # None: no target, reported only
+    note: str = ""
+    key: str = ""  # the figure (FIGURES key, or "memory") that measured it
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # Markdown paragraphs under the table
+
+    key: str = ""  # the figure being measured; its rows are tagged with it
+
+    def add(self, *rows: Row) -> None:
+        for row in rows:
+            row.key = row.key or self.key
+        self.rows.extend(rows)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else "yes" if ok else "**no**"
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.1%}"
+
+
+# ---- the figures ---------------------------------------------------------------------------
+
+
+def probe(report: Report, quick: bool) -> None:
+    if quick:
+        configs = [bench_probe.Config(3, 16, 32, "tanh", "sgd")]
+        reps, inner = 2, 1
+    else:
+        configs = list(bench_probe.CONFIGS)
+        reps = 7
+    tb = bench_probe.has_tensorboard()
+    lines = [
+        "| net | bare ms | default | every 10 | every 10, hist 50 | all | floor | tensorboard"
+        " | TB extra / probe extra |"
+    ]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    main = []
+    for config in configs:
+        main_net = (config.depth, config.width) == (20, 256)
+        n = inner if quick else (2 if config.width >= 1024 else 5)
+        r = bench_probe.measure(config, reps if quick or main_net else 5, n, tb)
+        o = r["overhead"]
+        tb_cells = (
+            (_pct(o["tensorboard"]), f"{r['tensorboard_vs_probe']:.1f}x") if tb else ("-", "-")
+        )
+        lines.append(
+            f"| {r['config']} | {r['ms']['bare']:.2f} | {_pct(o['default'])} | {_pct(o['every10'])}"
+            f" | {_pct(o['every10_hist50'])}"
+            f" | {_pct(o['all'])} | {_pct(o['floor'])} | {tb_cells[0]} | {tb_cells[1]} |"
+        )
+        if quick or main_net:
+            main.append(r)
+
+    def worst(key: str) -> float:
+        return max(r["overhead"][key] for r in main)
+
+    names = "20 x 256, batch 256, tanh/relu x sgd/adam" if not quick else main[0]["config"]
+    default = bench_probe.ProbeSpec()
+    shipped = f"every={default.every}, hist_every={default.hist_every}"
+    report.add(
+        Row(f"probe overhead at the shipped default ({shipped}), {names}", "<= 5%",
+            f"worst {_pct(worst('default'))}", worst("default") <= 0.05,
+            "the shipped default measures everything every step, so this is the 'all' figure"
+            if (default.every, default.hist_every or default.every) == (1, 1) else ""),
+        Row(f"probe overhead measuring every 10th step (for comparison), {names}", "-",
+            f"worst {_pct(worst('every10'))}", None),
+        Row(f"probe overhead, every 10th step, histograms every 50th, {names}", "-",
+            f"worst {_pct(worst('every10_hist50'))}", None),
+        Row(f"probe overhead, every statistic and histogram every step, {names}", "<= 25%",
+            f"worst {_pct(worst('all'))}", worst("all") <= 0.25),
+        Row(f"floor: one extra read of every activation and gradient, {names}", "reported",
+            f"worst {_pct(worst('floor'))}", None),
+    )  # fmt: skip
+    if tb:
+        cheapest = min(r["tensorboard_vs_probe"] for r in main)
+        report.add(
+            Row(f"TensorBoard add_histogram/add_scalar per layer vs the probe, {names}",
+                ">= 10x cheaper", f"probe {cheapest:.1f}x cheaper (least)", cheapest >= 10)
+        )  # fmt: skip
+    else:
+        report.add(Row("TensorBoard vs the probe", ">= 10x cheaper", "not measured", None,
+                       "tensorboard is not installed (`pip install tensorboard`)"))  # fmt: skip
+    report.details.append(
+        "### Probe overhead, all configurations\n\n"
+        f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
+        "(the other nets) interleaved repetitions; overheads are medians of the per-repetition ratios to the bare step. "
+        "default = `ProbeSpec()` as shipped; every 10 = `probe.every = 10`; every 10, hist 50 = "
+        "that with `probe.hist_every = 50`; all = every "
+        "statistic and histogram every step; floor = the bare step plus a sum over every "
+        "activation, its gradient and every weight gradient; tensorboard = the bare step plus "
+        "`add_histogram` (activation, weight gradient, weight) and six `add_scalar` per layer.\n\n"
+        + "\n".join(lines)
+    )
+
+
+def app(report: Report, quick: bool) -> None:
+    if quick:
+        r = bench_app.measure(seconds=0.5, warmup=0.2, reps=1, depth=2, width=8)
+    else:
+        r = bench_app.measure(seconds=8.0, warmup=3.0, reps=3)
+    apps = ", ".join(f"{x:.1f}" for x in r["app_steps_per_s"])
+    heads = ", ".join(f"{x:.1f}" for x in r["headless_steps_per_s"])
+    report.add(
+        Row(f"training throughput, app open at {r['fps']:g} fps / headless, {r['net']}",
+            ">= 0.9", f"{r['ratio']:.2f}", r["ratio"] >= 0.9,
+            f"steps/s app {apps}; headless {heads}")
+    )  # fmt: skip
+
+
+def terminal_bytes(report: Report, quick: bool) -> None:
+    if quick:
+        args = bench_ui.bytes_args(layers=3, seconds=0.5, warmup=0.5, rate=50.0, base=20)
+    else:
+        args = bench_ui.bytes_args(layers=20, seconds=10.0, warmup=3.0)
+    r = bench_ui.measure_bytes(args)
+    report.add(
+        Row(f"bytes/s to the terminal, {args.size[0]}x{args.size[1]}, {args.layers} layers, "
+            f"{args.fps:g} fps, frames arriving at {args.rate:g}/s (pty, truecolor)",
+            "<= 100 KiB/s", f"{r['kib_per_s']:.1f} KiB/s", r["kib_per_s"] <= 100,
+            f"app CPU {r['cpu_pct']:.0f}% of a core")
+    )  # fmt: skip
+
+
+def render(report: Report, quick: bool) -> None:
+    layers, size, frames = (5, (80, 24), 5) if quick else (50, (200, 60), 200)
+    r = bench_ui.measure_frame_time(layers, size, frames)
+    both = r["ms"]["both together"]
+    full = r["ms"]["full repaint (resize)"]
+    report.add(
+        Row(f"dashboard render time per frame, {layers} layers, {size[0]}x{size[1]}",
+            "<= 10 ms", f"{both[0]:.1f} ms median (p90 {both[1]:.1f})", both[0] <= 10,
+            f"poll {r['ms']['poll: read, rebuild lines'][0]:.1f} ms + paint "
+            f"{r['ms']['paint the changed lines'][0]:.1f} ms; full repaint {full[0]:.1f} ms")
+    )  # fmt: skip
+
+
+def runs(report: Report, quick: bool) -> None:
+    import tempfile
+
+    frames, layers, bins, hist_every = (500, 3, 40, 10) if quick else (100_000, 6, 40, 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.tuigrad"
+        w = bench_runs.write_file(path, frames, layers, bins, hist_every)
+        size = path.stat().st_size
+        s = bench_runs.seek_times(path, 20 if quick else 200, None)
+    shape = f"{frames:,} frames x {layers} layers, {bins} bins, histograms every {hist_every}"
+    report.add(
+        Row(f"run file: bytes per layer per frame, {shape}", "reported",
+            f"{size / (frames * layers):.0f} B", None,
+            f"blob {w['bare_blob_bytes'] / layers:.0f} B/layer scalars only, "
+            f"{w['full_blob_bytes'] / layers:.0f} B with histograms"),
+        Row("run file: write cost per frame", "reported",
+            f"{w['write_call_mean_us']:.1f} us in the caller (p99 {w['write_call_p99_us']:.1f})",
+            None, f"writer thread keeps up with {w['recorded_frames_per_s']:,.0f} frames/s"),
+        Row(f"run file: seek in {frames:,} frames (replay view)", "<= 50 ms",
+            f"{s['replay_seek_median_ms']:.1f} ms median, max {s['replay_seek_max_ms']:.1f}",
+            s["replay_seek_max_ms"] <= 50,
+            f"open {s['open_ms']:.0f} ms; frame_at {s['frame_at_median_ms']:.2f} ms"),
+    )  # fmt: skip
+
+
+def memory_start(quick: bool) -> subprocess.Popen:
+    """The memory benchmark runs in its own process (RSS of that process alone)."""
+    steps = 1000 if quick else 200_000
+    cmd = [sys.executable, "-m", "benchmarks.bench_memory", "--steps", str(steps), "--json"]
+    cmd += ["--settle", "200"] if quick else []
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+def memory_finish(report: Report, proc: subprocess.Popen) -> None:
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        report.key = "memory"
+        report.add(Row("memory growth", "<= 20 MB", "failed", False, f"exit {proc.returncode}"))
+        return
+    report.key = "memory"
+    r = json.loads(out.strip().splitlines()[-1])
+    full = [mb for step, mb in r["samples"] if step >= r["buffer_frames"]]
+    plateau = (r["rss_end_mb"] - full[0]) if len(full) > 1 else float("nan")
+    note = (
+        f"RSS {r['rss_after_settle_mb']:.0f} MB after settling, {r['rss_end_mb']:.0f} MB at the end"
+    )
+    if len(full) > 1:
+        note += f"; {plateau:+.1f} MB after the {r['buffer_frames']:,}-frame buffer filled"
+    report.add(
+        Row(f"memory growth over {r['steps']:,} steps of a {r['net']} net (ThreadLiveSource)",
+            "<= 20 MB", f"{r['growth_mb']:+.1f} MB", r["growth_mb"] <= 20, note)
+    )  # fmt: skip
+
+
+def cli(report: Report, quick: bool) -> None:
+    r = bench_cli.measure(runs=2 if quick else 9)
+    report.add(
+        Row(f"`{r['command']}` wall time", "<= 0.3 s", f"{r['help_s']:.3f} s median",
+            r["help_s"] <= 0.3, f"`python -c pass` {r['python_s']:.3f} s; {r['runs']} runs")
+    )  # fmt: skip
+
+
+def watch(report: Report, quick: bool) -> None:
+    """The `watch(every=10)` figure, from benchmarks/bench_watch.py when it is there."""
+    if not WATCH.exists():
+        report.add(Row("`watch(every=10)` overhead on a user loop", "<= 2%", "not measured",
+                       None, "benchmarks/bench_watch.py is not there yet"))  # fmt: skip
+        return
+    spec = importlib.util.spec_from_file_location("benchmarks.bench_watch", WATCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if hasattr(module, "measure"):
+        r = module.measure(quick=quick)
+        overhead = r.get("overhead")
+        measured = _pct(overhead) if overhead is not None else str(r)
+        ok = overhead <= 0.02 if overhead is not None else None
+        report.add(Row("`watch(every=10)` overhead on a user loop", "<= 2%", measured, ok))
+        return
+    out = subprocess.run([sys.executable, str(WATCH)], cwd=ROOT, capture_output=True, text=True)
+    last = (out.stdout.strip().splitlines() or ["(no output)"])[-1]
+    report.add(Row("`watch(every=10)` overhead on a user loop", "<= 2%", last, None,
+                   "output of benchmarks/bench_watch.py"))  # fmt: skip
+
+
+FIGURES: dict[str, Callable[[Report, bool], None]] = {
+    "probe": probe,
+    "watch": watch,
+    "app": app,
+    "bytes": terminal_bytes,
+    "render": render,
+    "runs": runs,
+    "cli": cli,
+}
+
+
+# ---- the results file ----------------------------------------------------------------------
+
+
+def write(
+    report: Report,
+    path: Path,
+    command: str,
+    info: dict,
+    seconds: float,
+    stamp: str | None = None,
+) -> None:
+    stamp = stamp or f"Commit {git_commit()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    lines = ["# Benchmark results", ""]
+    lines += [
+        "Written by the benchmark runner; do not edit by hand. Command:",
+        "",
+        f"    {command}",
+        "",
+        f"{stamp}, {seconds / 60:.1f} minutes.",
+        "",
+        "## Machine",
+        "",
+    ]
+    lines += [f"- {key}: {value}" for key, value in info.items()]
+    lines += [
+        "",
+        "No GPU here: the CUDA figures are not measured. The machine is shared with other work; "
+        "each ratio is measured in one process, its variants in turns, and reported as a median.",
+        "",
+        "## Figures",
+        "",
+        "| figure | target | measured | met | note |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report.rows:
+        lines.append(f"| {r.figure} | {r.target} | {r.measured} | {_verdict(r.ok)} | {r.note} |")
+    lines.append("")
+    for detail in report.details:
+        lines += [detail, ""]
+    if NOTES.exists():
+        lines += [NOTES.read_text().rstrip(), ""]
+    path.write_text("\n".join(lines))
+    # The measurements as data, so the file can be written again with new notes (--rewrite).
+    raw = {"rows": [vars(r) for r in report.rows], "details": report.details}
+    raw.update(command=command, info=info, seconds=seconds, stamp=stamp)
+    path.with_suffix(".json").write_text(json.dumps(raw, indent=1))
+
+
+def rewrite(path: Path) -> None:
+    """Write `path` again from its .json twin: same figures, the current notes."""
+    raw = json.loads(path.with_suffix(".json").read_text())
+    report = Report([Row(**r) for r in raw["rows"]], raw["details"])
+    write(report, path, raw["command"], raw["info"], raw["seconds"], raw["stamp"])
+
+
+def _merged(
+    path: Path, report: Report, only: set[str], command: str, seconds: float
+) -> tuple[Report, str, float]:
+    """The figures of `path` with those in `only` replaced by the new measurements."""
+    raw = json.loads(path.with_suffix(".json").read_text())
+    new = {row.key: [] for row in report.rows}
+    for row in report.rows:
+        new[row.key].append(row)
+    rows, done = [], set()
+    for old in (Row(**r) for r in raw["rows"]):
+        if old.key not in only:
+            rows.append(old)
+        elif old.key not in done:
+            rows += new.get(old.key, [])
+            done.add(old.key)
+    details = raw["details"] if "probe" not in only else report.details
+    merged = Report(rows, details)
+    return merged, f"{raw['command']}, then {command}", raw["seconds"] + seconds
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny configurations (a smoke run)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only", help=f"comma-separated, of: memory, {', '.join(FIGURES)}")
+    parser.add_argument("--rewrite", action="store_true", help="only rewrite --out with the notes")
+    parser.add_argument(
+        "--update", action="store_true", help="with --only: keep the other figures of --out"
+    )
+    args = parser.parse_args(argv)
+    if args.rewrite:
+        rewrite(args.out)
+        return args.out
+    only = set(args.only.split(",")) if args.only else set(FIGURES) | {"memory"}
+    unknown = only - set(FIGURES) - {"memory"}
+    if unknown:
+        parser.error(f"unknown figure {sorted(unknown)[0]!r}; valid: memory, {', '.join(FIGURES)}")
+
+    started = time.monotonic()
+    info = machine()
+    report = Report()
+    # The long memory run needs no timing: it runs beside the CPU-time figures.
+    memory = memory_start(args.quick) if "memory" in only else None
+    for name, figure in FIGURES.items():
+        if name not in only:
+            continue
+        if name == "app" and memory is not None:
+            memory_finish(report, memory)  # wall-clock figures from here on: run alone
+            memory = None
+        print(f"benchmark: {name}", file=sys.stderr, flush=True)
+        report.key = name
+        figure(report, args.quick)
+    if memory is not None:
+        memory_finish(report, memory)
+    command = "python -m benchmarks" + " ".join([""] + (argv if argv is not None else sys.argv[1:]))
+    seconds = time.monotonic() - started
+    if args.update:
+        report, command, seconds = _merged(args.out, report, only, command, seconds)
+    write(report, args.out, command, info, seconds)
+    print(f"wrote {os.path.relpath(args.out)}", file=sys.stderr)
+    return args.out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The benchmark suite runs: every figure in a tiny configuration, into a results file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_app, bench_probe, run_all
+
+
+@pytest.fixture(scope="module")
+def results_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
+    run_all.main(["--quick", "--out", str(out)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(results_file: Path) -> str:
+    return results_file.read_text()
+
+
+def test_every_figure_has_a_row(results: str) -> None:
+    for figure in (
+        "probe overhead at the shipped default",
+        "every statistic and histogram every step",
+        "floor: one extra read",
+        "TensorBoard",
+        "training throughput, app open",
+        "bytes/s to the terminal",
+        "dashboard render time per frame",
+        "run file: bytes per layer per frame",
+        "run file: write cost per frame",
+        "run file: seek in",
+        "memory growth over",
+        "`tuigrad --help` wall time",
+        "`watch(every=10)` overhead",
+    ):
+        assert figure in results, figure
+    assert "No GPU here" in results and "torch: " in results and "cpu: " in results
+
+
+def test_figures_are_measured_numbers(results: str) -> None:
+    rows = [line for line in results.splitlines() if line.startswith("| ")][1:]
+    table = [r for r in rows if r.count("|") == 6]
+    measured = {r.split("|")[1].strip(): r.split("|")[3].strip() for r in table}
+    for figure, value in measured.items():
+        if "not measured" in value or "watch" in figure or "TensorBoard" in figure:
+            continue
+        assert re.search(r"\d", value), (figure, value)
+    steps = [v for f, v in measured.items() if f.startswith("training throughput")]
+    assert steps and float(steps[0]) > 0
+
+
+def test_the_app_draws_steps_that_advance() -> None:
+    # The throughput figure reads steps from what the app draws: check the parsing on bytes
+    # split across reads, and the rate over a window.
+    first, carry = bench_app.steps_drawn(b"\x1b[1;1H step 1,2")
+    assert first == [] and carry.endswith(b"step 1,2")
+    second, _ = bench_app.steps_drawn(carry + b"34  lr 0.01 step 1,240 ")
+    assert second == [1234, 1240]
+    assert bench_app.rate_of([(0.0, 0), (1.0, 10), (2.0, 30), (3.0, 50)], 1.0) == 20.0
+
+
+def test_floor_and_bare_steps_train() -> None:
+    config = bench_probe.Config(2, 8, 16, "relu", "adam")
+    samples = bench_probe.measure(config, reps=1, inner=1, tensorboard=False)
+    assert set(samples["overhead"]) >= {"default", "every10", "floor", "all"}
+    assert all(ms > 0 for ms in samples["ms"].values())
+
+
+def test_changed_spans_find_the_runs_that_differ() -> None:
+    # The dashboard repaints a line up to its last changed run: the bytes figure rests on it.
+    from tuigrad.ui.rows import changed_spans
+
+    old = (("L1  ", "name"), (" ", ""), ("▁▂▃", "spark"), (" ", ""), ("+0.1", "muted"))
+    assert changed_spans(old, old) == []
+    new = (("L1  ", "name"), (" ", ""), ("▂▃▄", "spark"), (" ", ""), ("+0.1", "muted"))
+    assert changed_spans(old, new) == [(5, 8)]
+    recoloured = new[:4] + (("+0.1", "bad"),)
+    assert changed_spans(old, recoloured) == [(5, 8), (9, 13)]
+    assert changed_spans(old, old[:3]) is None
+    assert changed_spans(old, old[:4] + (("+0.12", "muted"),)) is None
+
+
+def test_update_measures_again_only_the_figures_named(results_file: Path) -> None:
+    before = json.loads(results_file.with_suffix(".json").read_text())
+    copy = results_file.with_name("UPDATED.md")
+    copy.with_suffix(".json").write_text(json.dumps(before))
+    run_all.main(["--quick", "--only", "cli", "--update", "--out", str(copy)])
+    after = json.loads(copy.with_suffix(".json").read_text())
+    assert [r["figure"] for r in after["rows"]] == [r["figure"] for r in before["rows"]]
+    kept = [(a, b) for a, b in zip(after["rows"], before["rows"], strict=True) if b["key"] != "cli"]
+    assert kept and all(a == b for a, b in kept)
+    assert after["command"].endswith(
+        "then python -m benchmarks --quick --only cli --update --out " + str(copy)
+    )
