@@ -62,7 +62,7 @@ def measure(steps: int = 200_000, depth: int = 2, width: int = 8, settle: int = 
     return {
         "steps": latest + 1,
         "net": f"{depth}x{width}",
-        "buffer_frames": source.max_frames,
+        "buffer_frames": source._limit or source.max_frames,
         "rss_after_settle_mb": base,
         "rss_end_mb": samples[-1][1],
         "peak_mb": max(m for _, m in samples),

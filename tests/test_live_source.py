@@ -163,3 +163,27 @@ def test_process_source_trains_in_a_child_without_torch_here(tmp_path):
     assert out.returncode == 0, out.stderr
     expected = f"{list(range(12))} [0, 1] paused False True L1"
     assert out.stdout.strip() == expected
+
+
+def test_the_buffer_is_bounded_by_memory_as_well_as_by_frames():
+    import tracemalloc
+
+    from tests.ui_frames import frames_for
+    from tuigrad import codec
+    from tuigrad.sources import live
+    from tuigrad.sources.scripted import spec_layers
+    from tuigrad.spec import Spec
+
+    layers = spec_layers(Spec().with_values({"model.depth": 20}))
+    blob = codec.encode_frame(frames_for(layers, 1)[0])
+    tracemalloc.start()
+    held = [codec.decode_frame(blob) for _ in range(50)]
+    used = tracemalloc.get_traced_memory()[0] / len(held)
+    tracemalloc.stop()
+    estimate = live.frame_bytes(held[0])
+    assert 0.5 * used <= estimate <= 2 * used, (estimate, used)
+
+    # 21 layers with histograms: far fewer than MAX_FRAMES fit in the memory budget.
+    limit = live._frame_limit(held[0], live.MAX_FRAMES)
+    assert limit * estimate <= live.MAX_BUFFER_BYTES and limit < live.MAX_FRAMES
+    assert live._frame_limit(held[0], 10) == 10

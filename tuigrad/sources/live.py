@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_FRAMES = 20_000
+# The buffer holds frames the UI has not read yet (the UI keeps its own history), so it is
+# bounded by memory too: a decoded 20-layer frame with histograms is about 50 KB.
+MAX_BUFFER_BYTES = 16 * 2**20
+MIN_FRAMES = 100
 CLOSE_TIMEOUT_S = 3.0
 # The controls a live trainer offers, by the names the dashboard's keys check.
 CONTROLS = frozenset({"start", "pause", "step", "run", "reset", "reseed", "lr", "clip"})
@@ -69,6 +73,7 @@ class _LiveBase(FrameSource, LiveControls):
         self._lock = threading.Lock()
         self._frames: list[Frame] = []
         self._dropped = 0  # frames dropped from the front: absolute index of _frames[0]
+        self._limit: int | None = None  # frames held at most, set from the run's first frame
         self._version = 0
         self._status = SourceStatus(RunState.IDLE, "starting the trainer")
         self._closed = False
@@ -126,6 +131,7 @@ class _LiveBase(FrameSource, LiveControls):
             self.run_id += 1
             self.spec, self.title, self.layers = spec, spec.title, layer_infos(spec)
             self._frames, self._dropped = [], 0
+            self._limit = None
             self._version += 1
             run_id = self.run_id
         if self.recorder is not None:
@@ -155,8 +161,10 @@ class _LiveBase(FrameSource, LiveControls):
             if run_id != self.run_id:
                 return  # a frame of the run before a reset, still in flight
             self._frames.append(frame)
-            if len(self._frames) > self.max_frames:
-                drop = max(1, self.max_frames // 10)
+            if self._limit is None:
+                self._limit = _frame_limit(frame, self.max_frames)
+            if len(self._frames) > self._limit:
+                drop = max(1, self._limit // 10)
                 del self._frames[:drop]
                 self._dropped += drop
             self._version += 1
@@ -285,6 +293,20 @@ class LiveSource(_LiveBase):
         self._reader.join(1.0)
         self._conn.close()
         self._close_recorder()
+
+
+def frame_bytes(frame: Frame) -> int:
+    """About how much memory a decoded frame takes: Python objects plus histogram arrays."""
+    per_layer = 1500  # the LayerStats object, its dict and its float objects
+    for layer in frame.layers[:1]:
+        for hist in (layer.act_hist, layer.grad_hist, layer.weight_hist):
+            per_layer += 0 if hist is None else hist.counts.nbytes + 250
+    return 1000 + per_layer * len(frame.layers)
+
+
+def _frame_limit(frame: Frame, max_frames: int) -> int:
+    by_memory = max(MIN_FRAMES, MAX_BUFFER_BYTES // frame_bytes(frame))
+    return min(max_frames, by_memory)
 
 
 # ---- the child process ---------------------------------------------------------------------
