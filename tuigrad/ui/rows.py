@@ -20,6 +20,8 @@ from tuigrad.ui.layout import fit_columns
 Run = tuple[str, str]
 Line = tuple[Run, ...]
 
+# Styles that show on blank cells (reverse video): a separator space after them stays plain.
+SOLID = frozenset({"marked"})
 HIST_KINDS = ("act_hist", "grad_hist", "weight_hist")
 HIST_TITLES = {"act_hist": "activations", "grad_hist": "log10|gW|", "weight_hist": "weights"}
 BOUNDED = ("tanh", "sigmoid")
@@ -109,12 +111,25 @@ class TableView:
             cells = {"name": self._name(info.name), "config": (info.summary, "config")}
             if stats is not None:
                 cells.update(self._cells(info, stats, sparks[row - start], hists[row - start]))
-            runs: list[Run] = []
-            for key, width in self.cols:
-                text, cls = cells.get(key, ("", "muted"))
-                runs += [(fit(text, width, self.glyphs), cls), (" ", "")]
-            out[row] = tuple(runs[:-1])
+            out[row] = self._join([cells.get(key, ("", "muted")) for key, _ in self.cols])
         return out
+
+    def _join(self, cells: list[Run]) -> Line:
+        """The cells at their column widths, one space apart.
+
+        The space joins the run before it (one style change fewer per column: over SSH every
+        escape sequence counts), except after a run whose style shows on blank cells.
+        """
+        runs: list[Run] = []
+        for (text, cls), (_, width) in zip(cells, self.cols, strict=True):
+            text = fit(text, width, self.glyphs)
+            if cls in SOLID:
+                runs += [(text, cls), (" ", "")]
+            else:
+                runs.append((text + " ", cls))
+        last, cls = runs[-1]
+        runs[-1] = (last[:-1], cls)
+        return tuple(run for run in runs if run[0])
 
     def _name(self, name: str) -> Run:
         if name not in self.marked:
