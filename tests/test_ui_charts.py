@@ -42,6 +42,11 @@ def test_scale_is_whole_decades_around_finite_values():
     assert charts.scale(values, whole=False) == (-3.2, 0.4)
     assert charts.scale(np.array([math.nan])) == (-1.0, 0.0)
     assert charts.scale(np.array([2.0, 2.0])) == (2.0, 3.0)
+    # A loss flat to 0.1% (log10 1.097 .. 1.099) is drawn on at least min_span decades.
+    flat = np.log10(np.array([1.097, 1.099]))
+    lo, hi = charts.scale(flat, whole=False, min_span=0.2)
+    assert hi - lo == pytest.approx(0.2) and lo < flat.min() and hi > flat.max()
+    assert charts.scale(np.array([-3.0, 0.0]), whole=False, min_span=0.2) == (-3.0, 0.0)
 
 
 def test_rebin_keeps_the_total_when_merging():

@@ -36,13 +36,20 @@ def _decode(codes: np.ndarray) -> list[str]:
     return [row.tobytes().decode("utf-32-le") for row in codes]
 
 
-def scale(values: np.ndarray, whole: bool = True) -> tuple[float, float]:
+def scale(values: np.ndarray, whole: bool = True, min_span: float = 0.0) -> tuple[float, float]:
     """Bounds around the finite values: whole numbers (decades on a log scale, which stay put
-    from frame to frame), or the exact range when `whole` is false (a flat series gets +-0.5)."""
+    from frame to frame), or the exact range when `whole` is false (a flat series gets +-0.5).
+
+    min_span widens a narrower range around its middle, so that noise on a flat series is
+    drawn flat instead of filling the chart.
+    """
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return (-1.0, 0.0)
     lo, hi = float(finite.min()), float(finite.max())
+    if 1e-12 <= hi - lo < min_span:
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
     if whole:
         lo, hi = float(math.floor(lo)), float(math.ceil(hi))
     if hi - lo < 1e-12:

@@ -23,6 +23,11 @@ STATE_MARKS = {
 }
 
 
+# A loss or norm chart spans at least this many decades (a factor of 1.6): changes of a few
+# percent are noise to a reader of a log chart, not a trend.
+LOG_MIN_SPAN = 0.2
+
+
 class RunLine(Lines):
     """State, step, speed, device, learning rate and clipping; a second line says what is wrong."""
 
@@ -137,11 +142,11 @@ def _series_view(
     if key == "loss":
         raw = history.series["loss"].resample(width)
         values = _log10(raw)
-        lo, hi = charts.scale(values, whole=False)
+        lo, hi = charts.scale(values, whole=False, min_span=LOG_MIN_SPAN)
         now = fmt_num(latest.loss, 3) if latest else "-"
         return values, lo, hi, f"loss {now}  min {fmt_num(history.min_loss, 3)}  log scale"
     before = _log10(history.series["grad_norm"].resample(width))
-    lo, hi = charts.scale(before, whole=False)
+    lo, hi = charts.scale(before, whole=False, min_span=LOG_MIN_SPAN)
     if latest is None:
         return before, lo, hi, "grad norm"
     title = f"grad norm {fmt_num(latest.grad_norm)}"
