@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from tuigrad.engine import stats, watch_dist
 from tuigrad.engine.watch_layers import Watched, WatchError, select_modules
-from tuigrad.frames import HISTOGRAMS, Frame, Hist, LayerInfo, LayerStats
+from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS, Frame, Hist, LayerInfo, LayerStats
 from tuigrad.runs.writer import RunWriter, default_path
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class _Capture:
     seen: list[tuple[Tensor, int]] | None = None  # every grad and its version after backward
     live: bool = False  # pre_grads are the gradients themselves, not copies
     lost: bool = False  # they changed in place after all: per-layer gradients not measured
-    before: list[Tensor] | None = None  # monitored weights before the update
+    before: list[_Stacked] | None = None  # monitored weights before the update
     batch: int = 0  # rows of the batch, from the first captured output
     logged: dict[str, Any] = field(default_factory=dict)
 
@@ -361,7 +361,7 @@ class Watcher:
             cap.post_norm = stats.total_norm(grads, ref)
         else:  # clipping did nothing to them: the same norm
             cap.post_norm = cap.pre_norm
-        cap.before = [w.weight.detach().clone() for w in self.watched]
+        cap.before = _stack([w.weight for w in self.watched])  # a copy: one per weight shape
 
     def _touched(self, cap: _Capture, grads: list[Tensor]) -> bool:
         """True if gradients changed since backward ended; learns whether to copy them."""
@@ -433,24 +433,24 @@ class Watcher:
             pre = [_copy(w.weight.grad, None) for w in self.watched]
         if cap.lost:
             pre = [None] * len(self.watched)
-        before = cap.before if cap.before is not None else [w.weight.detach() for w in self.watched]
+        before = cap.before if cap.before is not None else _stack([w.weight for w in self.watched])
+        n = len(self.watched)
+        acts = [cap.acts.get(i) for i in range(n)]
+        out_grads = [cap.out_grads.get(i) for i in range(n)]
 
-        rows, moments = [], []
-        for i, w in enumerate(self.watched):
-            act, og = cap.acts.get(i), cap.out_grads.get(i)
-            weight = w.weight.detach()
-            if not self.distributed:
-                rows.append(
-                    stats.measure_layer(act, None, og, before[i], pre[i], weight, "identity", bins)
-                )
-                continue
-            row = stats.measure_layer(None, None, None, before[i], pre[i], weight, "identity", bins)
-            moments.append(watch_dist.local_moments(act, og, self.world, ref))
-            if bins:
-                hist = watch_dist.combined_histogram(act, bins, ref)
-                row = torch.cat([row[: stats.N_SCALARS], hist, row[stats.N_SCALARS + bins + 2 :]])
-            rows.append(row)
-        table = torch.stack(rows)  # (layers, values)
+        moments = []
+        if self.distributed:
+            moments = [watch_dist.local_moments(a, g, self.world, ref)
+                       for a, g in zip(acts, out_grads, strict=True)]  # fmt: skip
+        weights = _per_layer(before, n, 2, lambda w: _moments(w)[:, [2, 1]], ref)
+        hists = self._histograms(acts, pre, _unstack(before, n), bins, ref) if bins else None
+        steps = [self._minus_update(group) for group in before]  # reuses `before`: last
+        updates = _per_layer(steps, n, 1, lambda u: _moments(u, norm=False)[:, 1:2], ref)
+        if self.distributed:  # activation scalars come from every rank's moments, below
+            acts = out_grads = [None] * n
+        table = _scalar_table(acts, out_grads, weights, pre, updates, ref)
+        if hists is not None:
+            table = torch.cat([table, hists.reshape(n, -1)], dim=1)
         if self.distributed:
             table = watch_dist.combine_scalars(table, torch.stack(moments))
         if self.rank != 0:
@@ -480,6 +480,34 @@ class Watcher:
             layers=layers,
         )
 
+    def _minus_update(self, before: _Stacked) -> _Stacked:
+        """before - after, the step's update with its sign flipped (the same std), in float32.
+
+        NOTE: written over `before` itself when it is float32, rather than into a new copy.
+        """
+        diff = before.values.float()
+        after = [self.watched[i].weight.detach() for i in before.index]
+        torch._foreach_sub_(list(diff.unbind(0)), after)
+        return _Stacked(before.index, diff)
+
+    def _histograms(
+        self,
+        acts: list[Tensor | None],
+        grads: list[Tensor | None],
+        weights: list[Tensor],
+        bins: int,
+        ref: Tensor,
+    ) -> Tensor:
+        """(layers, 3, 2 + bins) float64: each layer's histograms, in HISTOGRAMS order."""
+        rows = []
+        for act, grad, weight in zip(acts, grads, weights, strict=True):
+            local = None if self.distributed else act
+            hist = stats.layer_histograms(local, grad, weight, "identity", bins)
+            if self.distributed:  # every rank's activations over their common range
+                hist = torch.cat([watch_dist.combined_histogram(act, bins, ref)[None], hist[1:]])
+            rows.append(hist)
+        return torch.stack(rows)
+
     def _flush(self) -> None:
         """Write the pending frame, with the values logged for it."""
         frame, self._pending = self._pending, None
@@ -489,6 +517,120 @@ class Watcher:
         self.writer.write(replace(frame, **logged) if logged else frame)
         if self.skipped_steps:
             self.writer.set_meta("skipped_steps", str(self.skipped_steps))
+
+
+# ---- layer statistics, batched over layers of the same shape -----------------------------
+# NOTE: these follow stats.layer_scalars exactly, but take each statistic of every layer
+# of one shape in one operation on their stack: a sampled step then costs a few operations
+# per distinct shape instead of dozens per layer.
+
+
+@dataclass(frozen=True, eq=False)
+class _Stacked:
+    """Same-shaped tensors of several layers: the layers' indices and their stack."""
+
+    index: tuple[int, ...]
+    values: Tensor  # (len(index), *shape)
+
+
+def _stack(tensors: Sequence[Tensor | None]) -> list[_Stacked]:
+    """The tensors given, copied into one stack per shape, dtype and device."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, t in enumerate(tensors):
+        if t is not None:
+            groups.setdefault((t.shape, t.dtype, t.device), []).append(i)
+    stacked = []
+    for index in groups.values():
+        values = torch.stack([tensors[i].detach() for i in index])  # type: ignore[union-attr]
+        stacked.append(_Stacked(tuple(index), values))
+    return stacked
+
+
+def _unstack(groups: list[_Stacked], n: int) -> list[Tensor]:
+    rows: list[Tensor] = [None] * n  # type: ignore[list-item]
+    for group in groups:
+        for i, row in zip(group.index, group.values.unbind(0), strict=True):
+            rows[i] = row
+    return rows
+
+
+def _per_layer(
+    groups: list[_Stacked], n: int, width: int, fn: Callable[[Tensor], Tensor], ref: Tensor
+) -> Tensor:
+    """(n, width) float32: `fn` of each stack, (group, ...) -> (group, width); NaN rows elsewhere."""
+    nan = torch.full((width,), math.nan, dtype=torch.float32, device=ref.device)
+    rows = [nan] * n
+    for group in groups:
+        out = fn(group.values.float())
+        for i, row in zip(group.index, out.unbind(0), strict=True):
+            rows[i] = row
+    return torch.stack(rows)
+
+
+def _moments(x: Tensor, norm: bool = True) -> Tensor:
+    """(group, 3) per stacked tensor: mean, unbiased std (as stats._std), L2 norm."""
+    flat = x.reshape(len(x), -1)  # (group, elements)
+    mean = flat.mean(1)
+    size = flat.shape[1]
+    if size < 2:
+        std = torch.full_like(mean, math.nan)
+    else:
+        std = torch.linalg.vector_norm(flat - mean[:, None], dim=1) / math.sqrt(size - 1)
+    l2 = torch.linalg.vector_norm(flat, dim=1) if norm else torch.zeros_like(mean)
+    return torch.stack([mean, std, l2], dim=1)
+
+
+def _act_scalars(act: Tensor) -> Tensor:
+    """(group, 3) per stacked (rows, units) activation: mean, std, unit spread."""
+    rows, units = act.shape[1:]
+    if rows * units < 2:
+        return torch.full((len(act), 3), math.nan, dtype=act.dtype, device=act.device)
+    mean_std = _moments(act, norm=False)[:, :2]
+    if units < 2:
+        spread = torch.full_like(mean_std[:, 0], math.nan)
+    else:
+        centred = act - act.mean(dim=2, keepdim=True)  # (group, rows, units)
+        spread = (torch.linalg.vector_norm(centred, dim=2) / math.sqrt(units - 1)).mean(1)
+    return torch.cat([mean_std, spread[:, None]], dim=1)
+
+
+_SCALAR_COLUMNS = {
+    "act_mean": 0,
+    "act_std": 1,
+    "unit_spread": 2,
+    "out_grad_std": 3,
+    "out_grad_norm": 4,
+    "weight_norm": 5,
+    "weight_std": 6,
+    "weight_grad_norm": 7,
+    "weight_grad_std": 8,
+    "grad_data_ratio": 9,
+    "update_ratio": 10,
+}  # any other column (saturation, dead units, pre-activation std) is NaN: column 11
+
+
+def _scalar_table(
+    acts: list[Tensor | None],
+    out_grads: list[Tensor | None],
+    weights: Tensor,
+    grads: list[Tensor | None],
+    updates: Tensor,
+    ref: Tensor,
+) -> Tensor:
+    """(layers, N_SCALARS) float64 in LAYER_SCALARS order, as stats.layer_scalars gives them.
+
+    `weights` is (layers, 2): norm and std before the step; `updates` (layers, 1) the update's std.
+    """
+    n = len(acts)
+    act = _per_layer(_stack(acts), n, 3, _act_scalars, ref)
+    og = _per_layer(_stack(out_grads), n, 2, lambda g: _moments(g)[:, 1:], ref)
+    grad = _per_layer(_stack(grads), n, 2, lambda g: _moments(g)[:, [2, 1]], ref)
+    w_std = weights[:, 1:2]
+    ratios = torch.cat([grad[:, 1:2] / w_std, updates / w_std], dim=1)
+    nan = torch.full((n, 1), math.nan, dtype=torch.float32, device=ref.device)
+    table = torch.cat([act, og, weights, grad, ratios, nan], dim=1)  # (layers, 12)
+    order = [_SCALAR_COLUMNS.get(name, 11) for name in LAYER_SCALARS]
+    return table[:, order].double()
 
 
 def _with_empty_hists(layer: LayerStats, bins: int) -> LayerStats:
