@@ -153,6 +153,7 @@ class Watcher:
         self._t0 = time.perf_counter()
         self._handles: list[Any] = []  # for the whole run
         self._armed: list[Any] = []  # for the sampled step in progress
+        self._buffers = _Buffers()
         self._attach()
         if self._is_due():
             self._arm()
@@ -361,7 +362,7 @@ class Watcher:
             cap.post_norm = stats.total_norm(grads, ref)
         else:  # clipping did nothing to them: the same norm
             cap.post_norm = cap.pre_norm
-        cap.before = _stack([w.weight for w in self.watched])  # a copy: one per weight shape
+        cap.before = _stack([w.weight for w in self.watched], self._buffers)  # one per shape
 
     def _touched(self, cap: _Capture, grads: list[Tensor]) -> bool:
         """True if gradients changed since backward ended; learns whether to copy them."""
@@ -433,7 +434,8 @@ class Watcher:
             pre = [_copy(w.weight.grad, None) for w in self.watched]
         if cap.lost:
             pre = [None] * len(self.watched)
-        before = cap.before if cap.before is not None else _stack([w.weight for w in self.watched])
+        buffers = self._buffers
+        before = cap.before or _stack([w.weight for w in self.watched], buffers)
         n = len(self.watched)
         acts = [cap.acts.get(i) for i in range(n)]
         out_grads = [cap.out_grads.get(i) for i in range(n)]
@@ -442,13 +444,15 @@ class Watcher:
         if self.distributed:
             moments = [watch_dist.local_moments(a, g, self.world, ref)
                        for a, g in zip(acts, out_grads, strict=True)]  # fmt: skip
-        weights = _per_layer(before, n, 2, lambda w: _moments(w)[:, [2, 1]], ref)
+        weights = _per_layer(before, n, 2, lambda w: _moments(w, buffers)[:, [2, 1]], ref)
         hists = self._histograms(acts, pre, _unstack(before, n), bins, ref) if bins else None
         steps = [self._minus_update(group) for group in before]  # reuses `before`: last
-        updates = _per_layer(steps, n, 1, lambda u: _moments(u, norm=False)[:, 1:2], ref)
+        updates = _per_layer(steps, n, 1, lambda u: _moments(u, buffers, norm=False)[:, 1:2], ref)
+        for group in before:
+            buffers.give(group.values)
         if self.distributed:  # activation scalars come from every rank's moments, below
             acts = out_grads = [None] * n
-        table = _scalar_table(acts, out_grads, weights, pre, updates, ref)
+        table = _scalar_table(acts, out_grads, weights, pre, updates, buffers, ref)
         if hists is not None:
             table = torch.cat([table, hists.reshape(n, -1)], dim=1)
         if self.distributed:
@@ -525,6 +529,27 @@ class Watcher:
 # per distinct shape instead of dozens per layer.
 
 
+class _Buffers:
+    """Host tensors for a sampled step's copies, kept for the next sampled step.
+
+    NOTE: on the CPU a fresh tensor of a few MB costs more than the arithmetic done in it (its
+    pages are mapped and zeroed anew each time). Other devices take memory from torch's
+    caching allocator, so no buffer is kept for them.
+    """
+
+    def __init__(self) -> None:
+        self._free: dict[tuple[Any, ...], list[Tensor]] = {}
+
+    def take(self, shape: Sequence[int], like: Tensor) -> Tensor:
+        free = self._free.get((tuple(shape), like.dtype, like.device))
+        return free.pop() if free else like.new_empty(shape)
+
+    def give(self, t: Tensor) -> None:
+        """`t` is free for reuse: nothing refers to it any more (CPU work is done when issued)."""
+        if stats.is_host(t):
+            self._free.setdefault((tuple(t.shape), t.dtype, t.device), []).append(t)
+
+
 @dataclass(frozen=True, eq=False)
 class _Stacked:
     """Same-shaped tensors of several layers: the layers' indices and their stack."""
@@ -533,7 +558,7 @@ class _Stacked:
     values: Tensor  # (len(index), *shape)
 
 
-def _stack(tensors: Sequence[Tensor | None]) -> list[_Stacked]:
+def _stack(tensors: Sequence[Tensor | None], buffers: _Buffers) -> list[_Stacked]:
     """The tensors given, copied into one stack per shape, dtype and device."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, t in enumerate(tensors):
@@ -541,7 +566,8 @@ def _stack(tensors: Sequence[Tensor | None]) -> list[_Stacked]:
             groups.setdefault((t.shape, t.dtype, t.device), []).append(i)
     stacked = []
     for index in groups.values():
-        values = torch.stack([tensors[i].detach() for i in index])  # type: ignore[union-attr]
+        rows = [tensors[i].detach() for i in index]  # type: ignore[union-attr]
+        values = torch.stack(rows, out=buffers.take((len(rows), *rows[0].shape), rows[0]))
         stacked.append(_Stacked(tuple(index), values))
     return stacked
 
@@ -567,7 +593,7 @@ def _per_layer(
     return torch.stack(rows)
 
 
-def _moments(x: Tensor, norm: bool = True) -> Tensor:
+def _moments(x: Tensor, buffers: _Buffers, norm: bool = True) -> Tensor:
     """(group, 3) per stacked tensor: mean, unbiased std (as stats._std), L2 norm."""
     flat = x.reshape(len(x), -1)  # (group, elements)
     mean = flat.mean(1)
@@ -575,22 +601,26 @@ def _moments(x: Tensor, norm: bool = True) -> Tensor:
     if size < 2:
         std = torch.full_like(mean, math.nan)
     else:
-        std = torch.linalg.vector_norm(flat - mean[:, None], dim=1) / math.sqrt(size - 1)
+        centred = torch.sub(flat, mean[:, None], out=buffers.take(flat.shape, flat))
+        std = torch.linalg.vector_norm(centred, dim=1) / math.sqrt(size - 1)
+        buffers.give(centred)
     l2 = torch.linalg.vector_norm(flat, dim=1) if norm else torch.zeros_like(mean)
     return torch.stack([mean, std, l2], dim=1)
 
 
-def _act_scalars(act: Tensor) -> Tensor:
+def _act_scalars(act: Tensor, buffers: _Buffers) -> Tensor:
     """(group, 3) per stacked (rows, units) activation: mean, std, unit spread."""
     rows, units = act.shape[1:]
     if rows * units < 2:
         return torch.full((len(act), 3), math.nan, dtype=act.dtype, device=act.device)
-    mean_std = _moments(act, norm=False)[:, :2]
+    mean_std = _moments(act, buffers, norm=False)[:, :2]
     if units < 2:
         spread = torch.full_like(mean_std[:, 0], math.nan)
     else:
-        centred = act - act.mean(dim=2, keepdim=True)  # (group, rows, units)
+        means = act.mean(dim=2, keepdim=True)
+        centred = torch.sub(act, means, out=buffers.take(act.shape, act))  # (group, rows, units)
         spread = (torch.linalg.vector_norm(centred, dim=2) / math.sqrt(units - 1)).mean(1)
+        buffers.give(centred)
     return torch.cat([mean_std, spread[:, None]], dim=1)
 
 
@@ -615,6 +645,7 @@ def _scalar_table(
     weights: Tensor,
     grads: list[Tensor | None],
     updates: Tensor,
+    buffers: _Buffers,
     ref: Tensor,
 ) -> Tensor:
     """(layers, N_SCALARS) float64 in LAYER_SCALARS order, as stats.layer_scalars gives them.
@@ -622,9 +653,12 @@ def _scalar_table(
     `weights` is (layers, 2): norm and std before the step; `updates` (layers, 1) the update's std.
     """
     n = len(acts)
-    act = _per_layer(_stack(acts), n, 3, _act_scalars, ref)
-    og = _per_layer(_stack(out_grads), n, 2, lambda g: _moments(g)[:, 1:], ref)
-    grad = _per_layer(_stack(grads), n, 2, lambda g: _moments(g)[:, [2, 1]], ref)
+    stacks = [_stack(ts, buffers) for ts in (acts, out_grads, grads)]
+    act = _per_layer(stacks[0], n, 3, lambda a: _act_scalars(a, buffers), ref)
+    og = _per_layer(stacks[1], n, 2, lambda g: _moments(g, buffers)[:, 1:], ref)
+    grad = _per_layer(stacks[2], n, 2, lambda g: _moments(g, buffers)[:, [2, 1]], ref)
+    for group in (g for groups in stacks for g in groups):
+        buffers.give(group.values)
     w_std = weights[:, 1:2]
     ratios = torch.cat([grad[:, 1:2] / w_std, updates / w_std], dim=1)
     nan = torch.full((n, 1), math.nan, dtype=torch.float32, device=ref.device)
