@@ -30,7 +30,14 @@ from torch import Tensor, nn
 
 from tuigrad.engine import stats, watch_dist
 from tuigrad.engine.watch_layers import Watched, WatchError, select_modules
-from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS, Frame, Hist, LayerInfo, LayerStats
+from tuigrad.frames import (
+    HISTOGRAMS,
+    LAYER_SCALARS,
+    Frame,
+    Hist,
+    LayerInfo,
+    LayerStats,
+)
 from tuigrad.runs.writer import RunWriter, default_path
 
 log = logging.getLogger(__name__)
@@ -444,15 +451,20 @@ class Watcher:
         if self.distributed:
             moments = [watch_dist.local_moments(a, g, self.world, ref)
                        for a, g in zip(acts, out_grads, strict=True)]  # fmt: skip
-        weights = _per_layer(before, n, 2, lambda w: _moments(w, buffers)[:, [2, 1]], ref)
-        hists = self._histograms(acts, pre, _unstack(before, n), bins, ref) if bins else None
+        # Under torch.distributed, activation scalars come from every rank's moments, below.
+        mine = ([None] * n, [None] * n) if self.distributed else (acts, out_grads)
+        stacked = [_stack(ts, buffers) for ts in (*mine, pre)]
+        weights = _per_layer(before, n, _nan_row(2, ref), lambda w: _moments(w, buffers)[:, [2, 1]])
+        hists = None
+        if bins:  # histograms of the weights before the step: `before` is overwritten next
+            hists = self._histograms(acts, pre, _unstack(before, n), bins, ref)
         steps = [self._minus_update(group) for group in before]  # reuses `before`: last
-        updates = _per_layer(steps, n, 1, lambda u: _moments(u, buffers, norm=False)[:, 1:2], ref)
-        for group in before:
+        updates = _per_layer(
+            steps, n, _nan_row(1, ref), lambda u: _moments(u, buffers, norm=False)[:, 1:2]
+        )
+        table = _scalar_table(*stacked, weights, updates, n, buffers, ref)
+        for group in (g for groups in (before, *stacked) for g in groups):
             buffers.give(group.values)
-        if self.distributed:  # activation scalars come from every rank's moments, below
-            acts = out_grads = [None] * n
-        table = _scalar_table(acts, out_grads, weights, pre, updates, buffers, ref)
         if hists is not None:
             table = torch.cat([table, hists.reshape(n, -1)], dim=1)
         if self.distributed:
@@ -503,6 +515,8 @@ class Watcher:
         ref: Tensor,
     ) -> Tensor:
         """(layers, 3, 2 + bins) float64: each layer's histograms, in HISTOGRAMS order."""
+        # NOTE: binning is bound by its arithmetic (log10, bincount), not by the number of
+        # operations, so unlike the scalars it gains nothing from batching layers.
         rows = []
         for act, grad, weight in zip(acts, grads, weights, strict=True):
             local = None if self.distributed else act
@@ -581,16 +595,19 @@ def _unstack(groups: list[_Stacked], n: int) -> list[Tensor]:
 
 
 def _per_layer(
-    groups: list[_Stacked], n: int, width: int, fn: Callable[[Tensor], Tensor], ref: Tensor
+    groups: list[_Stacked], n: int, empty: Tensor, fn: Callable[[Tensor], Tensor]
 ) -> Tensor:
-    """(n, width) float32: `fn` of each stack, (group, ...) -> (group, width); NaN rows elsewhere."""
-    nan = torch.full((width,), math.nan, dtype=torch.float32, device=ref.device)
-    rows = [nan] * n
+    """(n, width): `fn` of each stack, (group, ...) -> (group, width); `empty` for other layers."""
+    rows = [empty] * n
     for group in groups:
         out = fn(group.values.float())
         for i, row in zip(group.index, out.unbind(0), strict=True):
             rows[i] = row
     return torch.stack(rows)
+
+
+def _nan_row(width: int, ref: Tensor) -> Tensor:
+    return torch.full((width,), math.nan, dtype=torch.float32, device=ref.device)
 
 
 def _moments(x: Tensor, buffers: _Buffers, norm: bool = True) -> Tensor:
@@ -640,25 +657,22 @@ _SCALAR_COLUMNS = {
 
 
 def _scalar_table(
-    acts: list[Tensor | None],
-    out_grads: list[Tensor | None],
+    acts: list[_Stacked],
+    out_grads: list[_Stacked],
+    grads: list[_Stacked],
     weights: Tensor,
-    grads: list[Tensor | None],
     updates: Tensor,
+    n: int,
     buffers: _Buffers,
     ref: Tensor,
 ) -> Tensor:
-    """(layers, N_SCALARS) float64 in LAYER_SCALARS order, as stats.layer_scalars gives them.
+    """(n, N_SCALARS) float64 in LAYER_SCALARS order, as stats.layer_scalars gives them.
 
-    `weights` is (layers, 2): norm and std before the step; `updates` (layers, 1) the update's std.
+    `weights` is (n, 2): norm and std before the step; `updates` (n, 1) the update's std.
     """
-    n = len(acts)
-    stacks = [_stack(ts, buffers) for ts in (acts, out_grads, grads)]
-    act = _per_layer(stacks[0], n, 3, lambda a: _act_scalars(a, buffers), ref)
-    og = _per_layer(stacks[1], n, 2, lambda g: _moments(g, buffers)[:, 1:], ref)
-    grad = _per_layer(stacks[2], n, 2, lambda g: _moments(g, buffers)[:, [2, 1]], ref)
-    for group in (g for groups in stacks for g in groups):
-        buffers.give(group.values)
+    act = _per_layer(acts, n, _nan_row(3, ref), lambda a: _act_scalars(a, buffers))
+    og = _per_layer(out_grads, n, _nan_row(2, ref), lambda g: _moments(g, buffers)[:, 1:])
+    grad = _per_layer(grads, n, _nan_row(2, ref), lambda g: _moments(g, buffers)[:, [2, 1]])
     w_std = weights[:, 1:2]
     ratios = torch.cat([grad[:, 1:2] / w_std, updates / w_std], dim=1)
     nan = torch.full((n, 1), math.nan, dtype=torch.float32, device=ref.device)
