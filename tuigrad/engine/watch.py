@@ -53,6 +53,7 @@ class _Capture:
     acts: dict[int, Tensor] = field(default_factory=dict)  # layer -> (rows, units)
     out_grads: dict[int, Tensor] = field(default_factory=dict)  # layer -> (rows, units)
     pre_grads: list[Tensor | None] | None = None  # monitored weights' grads before clipping
+    pre_stacks: list[_Stacked] | None = None  # their copies, when they are copies
     pre_norm: Tensor | None = None  # total grad norm before clipping
     post_norm: Tensor | None = None
     seen: list[tuple[Tensor, int]] | None = None  # every grad and its version after backward
@@ -353,9 +354,19 @@ class Watcher:
         # NOTE: copies only while the loop is known to change gradients before the step
         # (clipping); a loop that leaves them alone is measured on the gradients themselves.
         cap.live = not self._copy_grads and isinstance(scale, float)
-        copy = (lambda g: g.detach()) if cap.live else (lambda g: _copy(g, scale))
-        cap.pre_grads = [copy(w.weight.grad) if w.weight.grad is not None else None
-                         for w in self.watched]  # fmt: skip
+        mine = [w.weight.grad for w in self.watched]
+        if cap.live:
+            cap.pre_grads = [g.detach() if g is not None else None for g in mine]
+        else:  # copied once, into the stacks they are measured on
+            stacks = _stack(mine, self._buffers)
+            cap.pre_stacks = [self._unscaled(group, scale) for group in stacks]
+            cap.pre_grads = _unstack(cap.pre_stacks, len(mine))
+
+    def _unscaled(self, group: _Stacked, scale: Tensor | float) -> _Stacked:
+        if isinstance(scale, float) and scale == 1.0:
+            return group
+        self._buffers.give(group.values)
+        return _Stacked(group.index, (group.values.double() / scale).float())
 
     def on_step_start(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """The optimizer is about to step: the gradients as it sees them, after clipping."""
@@ -438,7 +449,7 @@ class Watcher:
         # Without a backward seen (gradients set by hand), the optimizer's are the only ones.
         pre = cap.pre_grads
         if pre is None:
-            pre = [_copy(w.weight.grad, None) for w in self.watched]
+            pre = [w.weight.grad for w in self.watched]  # copied when stacked, below
         if cap.lost:
             pre = [None] * len(self.watched)
         buffers = self._buffers
@@ -453,7 +464,9 @@ class Watcher:
                        for a, g in zip(acts, out_grads, strict=True)]  # fmt: skip
         # Under torch.distributed, activation scalars come from every rank's moments, below.
         mine = ([None] * n, [None] * n) if self.distributed else (acts, out_grads)
-        stacked = [_stack(ts, buffers) for ts in (*mine, pre)]
+        stacked = [_stack(ts, buffers) for ts in mine]
+        copied = cap.pre_stacks is not None and pre is cap.pre_grads
+        stacked.append(cap.pre_stacks if copied else _stack(pre, buffers))  # type: ignore[arg-type]
         weights = _per_layer(before, n, _nan_row(2, ref), lambda w: _moments(w, buffers)[:, [2, 1]])
         hists = None
         if bins:  # histograms of the weights before the step: `before` is overwritten next
@@ -586,8 +599,9 @@ def _stack(tensors: Sequence[Tensor | None], buffers: _Buffers) -> list[_Stacked
     return stacked
 
 
-def _unstack(groups: list[_Stacked], n: int) -> list[Tensor]:
-    rows: list[Tensor] = [None] * n  # type: ignore[list-item]
+def _unstack(groups: list[_Stacked], n: int) -> list[Tensor | None]:
+    """Each layer's tensor in the stacks (None for a layer in none of them)."""
+    rows: list[Tensor | None] = [None] * n
     for group in groups:
         for i, row in zip(group.index, group.values.unbind(0), strict=True):
             rows[i] = row
@@ -700,14 +714,6 @@ def _first_tensor(output: Any) -> Tensor | None:
     if isinstance(output, (tuple, list)) and output and isinstance(output[0], Tensor):
         return output[0]
     return None
-
-
-def _copy(grad: Tensor | None, scale: Tensor | float | None) -> Tensor | None:
-    if grad is None:
-        return None
-    if scale is None or (isinstance(scale, float) and scale == 1.0):
-        return grad.detach().clone()
-    return (grad.detach().double() / scale).float()
 
 
 def _is_wrapper(model: nn.Module) -> bool:
