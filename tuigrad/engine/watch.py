@@ -469,7 +469,7 @@ class Watcher:
         stacked = [_stack(ts, buffers) for ts in mine]
         copied = cap.pre_stacks is not None and pre is cap.pre_grads
         stacked.append(cap.pre_stacks if copied else _stack(pre, buffers))  # type: ignore[arg-type]
-        weights = _per_layer(before, n, _nan_row(2, ref), lambda w: _moments(w, buffers)[:, [2, 1]])
+        weights = _per_layer(before, n, _nan_row(2, ref), lambda w: _norm_std(w, buffers))
         hists = None
         if bins:  # histograms of the weights before the step: `before` is overwritten next
             hists = self._histograms(acts, pre, _unstack(before, n), bins, ref)
@@ -643,6 +643,11 @@ def _moments(x: Tensor, buffers: _Buffers, norm: bool = True) -> Tensor:
     return torch.stack([mean, std, l2], dim=1)
 
 
+def _norm_std(x: Tensor, buffers: _Buffers) -> Tensor:
+    """(group, 2) per stacked tensor: L2 norm, unbiased std."""
+    return _moments(x, buffers)[:, 1:].flip(1)
+
+
 def _act_scalars(act: Tensor, buffers: _Buffers) -> Tensor:
     """(group, 3) per stacked (rows, units) activation: mean, std, unit spread."""
     rows, units = act.shape[1:]
@@ -690,13 +695,14 @@ def _scalar_table(
     """
     act = _per_layer(acts, n, _nan_row(3, ref), lambda a: _act_scalars(a, buffers))
     og = _per_layer(out_grads, n, _nan_row(2, ref), lambda g: _moments(g, buffers)[:, 1:])
-    grad = _per_layer(grads, n, _nan_row(2, ref), lambda g: _moments(g, buffers)[:, [2, 1]])
+    grad = _per_layer(grads, n, _nan_row(2, ref), lambda g: _norm_std(g, buffers))
     w_std = weights[:, 1:2]
     ratios = torch.cat([grad[:, 1:2] / w_std, updates / w_std], dim=1)
     nan = torch.full((n, 1), math.nan, dtype=torch.float32, device=ref.device)
     table = torch.cat([act, og, weights, grad, ratios, nan], dim=1)  # (layers, 12)
     order = [_SCALAR_COLUMNS.get(name, 11) for name in LAYER_SCALARS]
-    return table[:, order].double()
+    # NOTE: columns picked one by one: an index list would be one more copy to the device.
+    return torch.stack([table[:, k] for k in order], dim=1).double()
 
 
 def _with_empty_hists(layer: LayerStats, bins: int) -> LayerStats:
