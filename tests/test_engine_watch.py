@@ -7,6 +7,7 @@ import math
 import time
 import weakref
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -24,6 +25,7 @@ from tests.watch_support import (
 from tuigrad.engine import stats
 from tuigrad.engine.watch import Watcher
 from tuigrad.engine.watch_layers import WatchError
+from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS
 from tuigrad.runs import RunReader
 from tuigrad.sources.base import RunState
 from tuigrad.sources.replay import ReplaySource
@@ -293,7 +295,7 @@ def test_an_error_in_the_watcher_is_logged_once_and_training_goes_on(
     def broken(*args, **kwargs):
         raise RuntimeError("statistics failed")
 
-    target = "unit_rows" if where == "forward" else "measure_layer"
+    target = "unit_rows" if where == "forward" else "to_layer_stats"
     watcher = tuigrad.watch(model, opt, out=tmp_path / "e.tuigrad", every=1)
     monkeypatch.setattr(stats, target, broken)
     gen = torch.Generator().manual_seed(0)
@@ -449,3 +451,52 @@ def test_gradients_changed_in_place_after_a_step_that_left_them_alone(tmp_path):
     assert frames[2].clipped and frames[4].clipped
     assert frames[2].grad_norm_clipped == pytest.approx(frames[2].grad_norm / 2, rel=1e-6)
     assert frames[4].layer("2").weight_grad_norm == pytest.approx(norms[4], rel=1e-6)
+
+
+def test_layers_of_one_shape_read_as_if_measured_one_at_a_time(tmp_path):
+    # Layers of one shape are measured on their stack; each must read as stats.measure_layer
+    # gives it for that layer alone, also with Inf, NaN and constant weights.
+    torch.manual_seed(7)
+    model = nn.Sequential(
+        nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 5), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 2)
+    )
+    names = ("0", "2", "3", "5")
+    modules = dict(model.named_modules())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    outputs, out_grads = {}, {}
+
+    def keep(name, output):
+        outputs[name] = output.detach().clone()
+        output.register_hook(lambda g: out_grads.__setitem__(name, g.detach().clone()))
+
+    for n in names:
+        modules[n].register_forward_hook(lambda m, a, o, n=n: keep(n, o))
+    x, y = torch.randn(16, 5), torch.randint(0, 2, (16,))
+    watcher = tuigrad.watch(model, opt, out=tmp_path / "s.tuigrad", every=1, bins=8, hist_every=1)
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    with torch.no_grad():  # the loop's own doing, between backward and the step
+        modules["2"].weight[0, 0] = math.inf
+        modules["2"].weight[1, 1] = math.nan
+        modules["3"].weight.fill_(0.25)
+    before = {n: modules[n].weight.detach().clone() for n in names}
+    grads = {n: modules[n].weight.grad.detach().clone() for n in names}
+    opt.step()
+    watcher.close()
+    after = {n: modules[n].weight.detach() for n in names}
+
+    with RunReader(watcher.path) as reader:
+        frame = reader.frame(0)
+    for n in names:
+        row = stats.measure_layer(
+            outputs[n], None, out_grads[n], before[n], grads[n], after[n], "identity", 8
+        )
+        want, got = stats.to_layer_stats(n, row.numpy(), 8), frame.layer(n)
+        for key in LAYER_SCALARS:
+            w, g = getattr(want, key), getattr(got, key)
+            assert (math.isnan(w) and math.isnan(g)) or g == pytest.approx(w, rel=1e-5), (n, key)
+        for kind in HISTOGRAMS:
+            w, g = getattr(want, kind), getattr(got, kind)
+            assert (w.lo, w.hi) == pytest.approx((g.lo, g.hi)), (n, kind)
+            np.testing.assert_array_equal(g.counts, w.counts)
+    assert math.isnan(frame.layer("2").update_ratio) and frame.layer("3").weight_std == 0
