@@ -13,7 +13,8 @@ from tuigrad.runs import RunReader
 
 
 @pytest.mark.slow
-def test_two_ranks_record_what_one_process_sees_over_both_batches(tmp_path):
+def test_two_ranks_record_what_one_process_sees_over_both_batches(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")  # the ranks inherit it: loopback only
     out = tmp_path / "runs" / "ddp.tuigrad"
     mp.spawn(worker.run, args=(2, str(tmp_path / "init"), str(out), 5), nprocs=2, join=True)
     assert sorted(p.name for p in out.parent.iterdir()) == ["ddp.tuigrad"]  # rank 1 wrote nothing
