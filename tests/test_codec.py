@@ -11,7 +11,13 @@ def make_frame(step: int, n_layers: int = 3, bins: int = 8, with_hists: bool = T
     rng = np.random.default_rng(step)
     layers = []
     for i in range(n_layers):
-        values = dict(zip(LAYER_SCALARS, rng.standard_normal(len(LAYER_SCALARS)).astype(np.float32).tolist()))
+        values = dict(
+            zip(
+                LAYER_SCALARS,
+                rng.standard_normal(len(LAYER_SCALARS)).astype(np.float32).tolist(),
+                strict=True,
+            )
+        )
         values["act_std"] = math.nan if i == 0 else values["act_std"]
         values["weight_grad_norm"] = math.inf if i == 1 else values["weight_grad_norm"]
         hists = {}
@@ -19,7 +25,9 @@ def make_frame(step: int, n_layers: int = 3, bins: int = 8, with_hists: bool = T
             for kind in ("act_hist", "grad_hist", "weight_hist"):
                 hists[kind] = Hist(-1.0, 1.0, rng.integers(0, 50, bins).astype(np.float32))
         layers.append(LayerStats(name=f"L{i + 1}", **values, **hists))
-    return Frame(step=step, loss=0.5, accuracy=math.nan, lr=0.01, grad_norm=math.inf, layers=tuple(layers))
+    return Frame(
+        step=step, loss=0.5, accuracy=math.nan, lr=0.01, grad_norm=math.inf, layers=tuple(layers)
+    )
 
 
 @pytest.mark.parametrize("with_hists", [True, False])

@@ -64,7 +64,9 @@ def test_toml_round_trip_is_lossless():
 
 
 def test_with_values_sets_dotted_keys_and_layer_overrides():
-    spec = Spec().with_values({"model.init": "xavier_normal", "optimizer.lr": 0.1, "model.3.width": 7})
+    spec = Spec().with_values(
+        {"model.init": "xavier_normal", "optimizer.lr": 0.1, "model.3.width": 7}
+    )
     assert spec.model.init == "xavier_normal"
     assert spec.optimizer.lr == 0.1
     assert [layer.width for layer in spec.model.resolved()][:4] == [128, 128, 7, 128]

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import math
 import struct
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,9 @@ FRAME_SCALARS = (
 def encode_layers(layers: Sequence[LayerStats]) -> bytes:
     """Per-layer statistics as one compact blob."""
     n = len(layers)
-    scalars = np.array([layer.scalars() for layer in layers], dtype=_F32).reshape(n, len(LAYER_SCALARS))
+    scalars = np.array([layer.scalars() for layer in layers], dtype=_F32).reshape(
+        n, len(LAYER_SCALARS)
+    )
     parts = [_HEAD.pack(n, len(LAYER_SCALARS)), scalars.tobytes()]
     for kind in HISTOGRAMS:
         hists = [getattr(layer, kind) for layer in layers]

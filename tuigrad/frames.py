@@ -68,7 +68,10 @@ class Hist:
         )
 
     def to_json(self) -> dict[str, list]:
-        return {"edges": [_json_float(x) for x in self.edges], "counts": [_json_float(x) for x in self.counts]}
+        return {
+            "edges": [_json_float(x) for x in self.edges],
+            "counts": [_json_float(x) for x in self.counts],
+        }
 
     @staticmethod
     def empty(bins: int, lo: float = 0.0, hi: float = 1.0) -> Hist:
@@ -210,7 +213,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == b or (math.isnan(a) and math.isnan(b))
     if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 

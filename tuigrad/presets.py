@@ -35,7 +35,11 @@ def load_preset(name: str) -> Spec:
 def resolve(arg: str | None, assignments: list[str] | None = None) -> Spec:
     """The spec named by a CLI argument (a TOML path or a preset name), with --set applied."""
     if arg is None:
-        spec = load_preset(DEFAULT_PRESET) if (preset_dir() / f"{DEFAULT_PRESET}.toml").is_file() else Spec()
+        spec = (
+            load_preset(DEFAULT_PRESET)
+            if (preset_dir() / f"{DEFAULT_PRESET}.toml").is_file()
+            else Spec()
+        )
     elif arg.endswith(".toml") or Path(arg).is_file() or "/" in arg:
         spec = specs.load(arg)
     else:

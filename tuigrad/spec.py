@@ -67,7 +67,14 @@ INIT_ABBREV = {
     "orthogonal": "orth",
     "lecun_normal": "lecun",
 }
-NORM_ABBREV = {"none": "", "batch": "BN", "layer": "LN", "group": "GN", "instance": "IN", "rms": "RMS"}
+NORM_ABBREV = {
+    "none": "",
+    "batch": "BN",
+    "layer": "LN",
+    "group": "GN",
+    "instance": "IN",
+    "rms": "RMS",
+}
 
 
 def _choice(choices: tuple[str, ...]) -> dict[str, Any]:
@@ -138,7 +145,9 @@ class ModelSpec(LayerSpec):
         base = LayerSpec(**{k: getattr(self, k) for k in LAYER_KEYS})
         overrides = []
         for layer in layers:
-            diff = tuple((k, getattr(layer, k)) for k in LAYER_KEYS if getattr(layer, k) != getattr(base, k))
+            diff = tuple(
+                (k, getattr(layer, k)) for k in LAYER_KEYS if getattr(layer, k) != getattr(base, k)
+            )
             overrides.append(diff)
         while overrides and not overrides[-1]:
             overrides.pop()
@@ -309,7 +318,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def _check_value(key: str, value: Any, f: dataclasses.Field) -> Any:
-    want = f.type if isinstance(f.type, type) else {"int": int, "float": float, "bool": bool, "str": str}[f.type]
+    want = (
+        f.type
+        if isinstance(f.type, type)
+        else {"int": int, "float": float, "bool": bool, "str": str}[f.type]
+    )
     meta = f.metadata
     if want is float and isinstance(value, str) and value.lower() in ("inf", "infinity"):
         value = math.inf
@@ -371,7 +384,9 @@ def _build_overrides(raw: Any, prefix: str) -> tuple[tuple[tuple[str, Any], ...]
         over = []
         for key, value in table.items():
             if key not in known:
-                raise SpecError(f"{path}.{key}", value, f"unknown layer key; valid: {', '.join(known)}")
+                raise SpecError(
+                    f"{path}.{key}", value, f"unknown layer key; valid: {', '.join(known)}"
+                )
             over.append((key, _check_value(f"{path}.{key}", value, known[key])))
         out.append(tuple(sorted(over)))
     return tuple(out)
@@ -382,7 +397,9 @@ def _check_whole(spec: Spec) -> Spec:
         raise SpecError("device", spec.device, "valid: auto, cpu, cuda, cuda:N, mps")
     if len(spec.model.layers) > spec.model.depth:
         raise SpecError(
-            "model.layers", len(spec.model.layers), f"more layer tables than model.depth = {spec.model.depth}"
+            "model.layers",
+            len(spec.model.layers),
+            f"more layer tables than model.depth = {spec.model.depth}",
         )
     for i, layer in enumerate(spec.model.resolved(), start=1):
         if layer.norm == "group" and layer.width % layer.norm_groups:
@@ -393,7 +410,9 @@ def _check_whole(spec: Spec) -> Spec:
             )
     data = spec.data
     if data.batch_size > data.samples:
-        raise SpecError("data.batch_size", data.batch_size, f"must be at most data.samples = {data.samples}")
+        raise SpecError(
+            "data.batch_size", data.batch_size, f"must be at most data.samples = {data.samples}"
+        )
     if data.name in ("sine",) and data.dim < 1:
         raise SpecError("data.dim", data.dim, "must be at least 1")
     return spec
