@@ -279,6 +279,9 @@ async def test_compare_interleaves_layers_with_one_scale_and_the_spec_difference
         assert lo <= min(values) and hi >= max(values)
         assert min(values) < np.mean(values) - 1  # the runs differ enough to need the range
 
+        # The interleaved rows are two networks, not one: no diagnosis across them.
+        assert app.findings == [] and "Diagnosis" not in text
+
 
 async def test_compare_aligns_the_runs_by_step(pair):
     a, frames_a, b, frames_b = pair

@@ -72,6 +72,8 @@ class TuigradApp(App):
         self._read = 0
         self._closed = False
         # Diagnosis follows the frames as they arrive; `findings_version` counts its changes.
+        # Off where the rows are not one network (two runs compared).
+        self.diagnoses = True
         self.diagnoser = Diagnoser(source.layers, self.spec)
         self.findings_version = 0
         self.diagnosis_failed = ""
@@ -137,6 +139,8 @@ class TuigradApp(App):
     def _diagnose(self, frames: list, running: bool) -> None:
         """Give new frames to the diagnoser: at once when not training or when the numbers
         broke, else every DIAGNOSE_EVERY_S."""
+        if not self.diagnoses:
+            return
         self._undiagnosed += frames
         now = time.monotonic()
         if self.diagnosis_failed or not self._undiagnosed:

@@ -18,5 +18,8 @@ class ReplayApp(TuigradApp):
             from tuigrad.ui.screens.compare import CompareScreen
 
             self.dashboard = CompareScreen()
+            # NOTE: the interleaved rows of two runs are not one network: diagnosing them as one
+            # would compare run A's layers with run B's. `f` still jumps to each run's findings.
+            self.diagnoses = False
         else:
             self.dashboard = ReplayScreen()

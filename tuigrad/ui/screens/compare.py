@@ -41,12 +41,11 @@ def build_head(pair: Any, cursor: int, width: int) -> list[Line]:
         lines.append(((f" {label} ", "label"), (fit(text, width - 3), "text")))
     problems = pair.spec_problems()
     full = pair.spec_diff() or []
-    # The titles are on the lines above.
-    diff = [item for item in full if item[0] != "title"]
+    diff = [item for item in full if item[0] not in NOTES]
     if problems:
         lines += [((fit(" spec: " + p, width), "diff"),) for p in problems]
     elif not diff:
-        but = " but for the title" if full else ""
+        but = " but for the title and notes" if full else ""
         lines.append(((fit(f" the two runs have the same spec{but}", width), "same"),))
     else:
         lines += _diff_lines(diff, width)
@@ -87,6 +86,10 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+# The titles are on the lines above; the notes of two presets differ whenever the presets do.
+NOTES = ("title", "description", "look_at", "expect")
+
+
 class CompareScreen(ReplayScreen):
     """Two runs: a head with their numbers and spec differences, then the interleaved rows."""
 
@@ -101,6 +104,7 @@ class CompareScreen(ReplayScreen):
         super().on_mount()
         # The run-level charts would show run A alone: the head gives both runs' numbers.
         self.query_one("#charts").display = False
+        self.query_one("#findings").display = False
 
     def redraw(self) -> None:
         super().redraw()
