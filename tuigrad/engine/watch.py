@@ -28,11 +28,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from tuigrad.engine import stats, watch_dist
-from tuigrad.engine.watch_layers import Watched, WatchError, select_modules
+from tuigrad.engine import stats, watch_dist, watch_stack
+from tuigrad.engine.watch_layers import Watched, WatchError, check_args, select_modules
 from tuigrad.frames import (
     HISTOGRAMS,
-    LAYER_SCALARS,
     Frame,
     Hist,
     LayerInfo,
@@ -53,13 +52,13 @@ class _Capture:
     acts: dict[int, Tensor] = field(default_factory=dict)  # layer -> (rows, units)
     out_grads: dict[int, Tensor] = field(default_factory=dict)  # layer -> (rows, units)
     pre_grads: list[Tensor | None] | None = None  # monitored weights' grads before clipping
-    pre_stacks: list[_Stacked] | None = None  # their copies, when they are copies
+    pre_stacks: list[watch_stack.Stacked] | None = None  # their copies, when they are copies
     pre_norm: Tensor | None = None  # total grad norm before clipping
     post_norm: Tensor | None = None
     seen: list[tuple[Tensor, int]] | None = None  # every grad and its version after backward
     live: bool = False  # pre_grads are the gradients themselves, not copies
     lost: bool = False  # they changed in place after all: per-layer gradients not measured
-    before: list[_Stacked] | None = None  # monitored weights before the update
+    before: list[watch_stack.Stacked] | None = None  # monitored weights before the update
     batch: int = 0  # rows of the batch, from the first captured output
     logged: dict[str, Any] = field(default_factory=dict)
 
@@ -121,7 +120,7 @@ class Watcher:
         title: str | None = None,
         overwrite: bool = False,
     ) -> None:
-        _check_args(model, optimizer, every, bins, hist_every, act_rows, scaler)
+        check_args(model, optimizer, every, bins, hist_every, act_rows, scaler)
         inner = getattr(model, "module", model) if _is_wrapper(model) else model
         self.model, self.optimizer, self.scaler = inner, optimizer, scaler
         self.every, self.bins, self.act_rows = every, bins, act_rows
@@ -161,7 +160,7 @@ class Watcher:
         self._t0 = time.perf_counter()
         self._handles: list[Any] = []  # for the whole run
         self._armed: list[Any] = []  # for the sampled step in progress
-        self._buffers = _Buffers()
+        self._buffers = watch_stack.Buffers()
         self._attach()
         if self._is_due():
             self._arm()
@@ -358,17 +357,17 @@ class Watcher:
         if cap.live:
             cap.pre_grads = [g.detach() if g is not None else None for g in mine]
         else:  # copied once, into the stacks they are measured on
-            stacks = _stack(mine, self._buffers)
+            stacks = watch_stack.stack(mine, self._buffers)
             cap.pre_stacks = [self._unscaled(group, scale) for group in stacks]
-            cap.pre_grads = _unstack(cap.pre_stacks, len(mine))
+            cap.pre_grads = watch_stack.unstack(cap.pre_stacks, len(mine))
 
-    def _unscaled(self, group: _Stacked, scale: Tensor | float) -> _Stacked:
+    def _unscaled(self, group: watch_stack.Stacked, scale: Tensor | float) -> watch_stack.Stacked:
         """The stacked gradients divided by the GradScaler's scale (in float64, then float32)."""
         if isinstance(scale, float) and scale == 1.0:
             return group
         unscaled = (group.values.double() / scale).float()
         self._buffers.give(group.values)
-        return _Stacked(group.index, unscaled)
+        return watch_stack.Stacked(group.index, unscaled)
 
     def on_step_start(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """The optimizer is about to step: the gradients as it sees them, after clipping."""
@@ -382,7 +381,9 @@ class Watcher:
             cap.post_norm = stats.total_norm(grads, ref)
         else:  # clipping did nothing to them: the same norm
             cap.post_norm = cap.pre_norm
-        cap.before = _stack([w.weight for w in self.watched], self._buffers)  # one per shape
+        cap.before = watch_stack.stack(
+            [w.weight for w in self.watched], self._buffers
+        )  # one per shape
 
     def _touched(self, cap: _Capture, grads: list[Tensor]) -> bool:
         """True if gradients changed since backward ended; learns whether to copy them."""
@@ -455,7 +456,7 @@ class Watcher:
         if cap.lost:
             pre = [None] * len(self.watched)
         buffers = self._buffers
-        before = cap.before or _stack([w.weight for w in self.watched], buffers)
+        before = cap.before or watch_stack.stack([w.weight for w in self.watched], buffers)
         n = len(self.watched)
         acts = [cap.acts.get(i) for i in range(n)]
         out_grads = [cap.out_grads.get(i) for i in range(n)]
@@ -466,18 +467,23 @@ class Watcher:
                        for a, g in zip(acts, out_grads, strict=True)]  # fmt: skip
         # Under torch.distributed, activation scalars come from every rank's moments, below.
         mine = ([None] * n, [None] * n) if self.distributed else (acts, out_grads)
-        stacked = [_stack(ts, buffers) for ts in mine]
+        stacked = [watch_stack.stack(ts, buffers) for ts in mine]
         copied = cap.pre_stacks is not None and pre is cap.pre_grads
-        stacked.append(cap.pre_stacks if copied else _stack(pre, buffers))  # type: ignore[arg-type]
-        weights = _per_layer(before, n, _nan_row(2, ref), lambda w: _norm_std(w, buffers))
+        stacked.append(cap.pre_stacks if copied else watch_stack.stack(pre, buffers))  # type: ignore[arg-type]
+        weights = watch_stack.per_layer(
+            before, n, watch_stack.nan_row(2, ref), lambda w: watch_stack.norm_std(w, buffers)
+        )
         hists = None
         if bins:  # histograms of the weights before the step: `before` is overwritten next
-            hists = self._histograms(acts, pre, _unstack(before, n), bins, ref)
+            hists = self._histograms(acts, pre, watch_stack.unstack(before, n), bins, ref)
         steps = [self._minus_update(group) for group in before]  # reuses `before`: last
-        updates = _per_layer(
-            steps, n, _nan_row(1, ref), lambda u: _moments(u, buffers, norm=False)[:, 1:2]
+        updates = watch_stack.per_layer(
+            steps,
+            n,
+            watch_stack.nan_row(1, ref),
+            lambda u: watch_stack.moments(u, buffers, norm=False)[:, 1:2],
         )
-        table = _scalar_table(*stacked, weights, updates, n, buffers, ref)
+        table = watch_stack.scalar_table(*stacked, weights, updates, n, buffers, ref)
         for group in (g for groups in (before, *stacked) for g in groups):
             buffers.give(group.values)
         if hists is not None:
@@ -511,7 +517,7 @@ class Watcher:
             layers=layers,
         )
 
-    def _minus_update(self, before: _Stacked) -> _Stacked:
+    def _minus_update(self, before: watch_stack.Stacked) -> watch_stack.Stacked:
         """before - after, the step's update with its sign flipped (the same std), in float32.
 
         NOTE: written over `before` itself when it is float32, rather than into a new copy.
@@ -519,7 +525,7 @@ class Watcher:
         diff = before.values.float()
         after = [self.watched[i].weight.detach() for i in before.index]
         torch._foreach_sub_(list(diff.unbind(0)), after)
-        return _Stacked(before.index, diff)
+        return watch_stack.Stacked(before.index, diff)
 
     def _histograms(
         self,
@@ -552,157 +558,7 @@ class Watcher:
             self.writer.set_meta("skipped_steps", str(self.skipped_steps))
 
 
-# ---- layer statistics, batched over layers of the same shape -----------------------------
-# NOTE: these follow stats.layer_scalars exactly (a test compares them with
-# stats.measure_layer), but take each statistic of every layer of one shape in one operation
-# on their stack: a sampled step then costs a few operations per distinct shape instead of
-# dozens per layer, which on the CPU was most of its cost.
-
-
-class _Buffers:
-    """Host tensors for a sampled step's copies, kept for the next sampled step.
-
-    NOTE: on the CPU a fresh tensor of a few MB costs more than the arithmetic done in it (its
-    pages are mapped and zeroed anew each time). Other devices take memory from torch's
-    caching allocator, so no buffer is kept for them. On the CPU they hold about three copies
-    of the monitored weights between sampled steps, as much as a sampled step needs anyway.
-    """
-
-    def __init__(self) -> None:
-        self._free: dict[tuple[Any, ...], list[Tensor]] = {}
-
-    def take(self, shape: Sequence[int], like: Tensor) -> Tensor:
-        free = self._free.get((tuple(shape), like.dtype, like.device))
-        return free.pop() if free else like.new_empty(shape)
-
-    def give(self, t: Tensor) -> None:
-        """`t` is free for reuse: nothing refers to it any more (CPU work is done when issued)."""
-        if stats.is_host(t):
-            self._free.setdefault((tuple(t.shape), t.dtype, t.device), []).append(t)
-
-
-@dataclass(frozen=True, eq=False)
-class _Stacked:
-    """Same-shaped tensors of several layers: the layers' indices and their stack."""
-
-    index: tuple[int, ...]
-    values: Tensor  # (len(index), *shape)
-
-
-def _stack(tensors: Sequence[Tensor | None], buffers: _Buffers) -> list[_Stacked]:
-    """The tensors given, copied into one stack per shape, dtype and device."""
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, t in enumerate(tensors):
-        if t is not None:
-            groups.setdefault((t.shape, t.dtype, t.device), []).append(i)
-    stacked = []
-    for index in groups.values():
-        rows = [tensors[i].detach() for i in index]  # type: ignore[union-attr]
-        values = torch.stack(rows, out=buffers.take((len(rows), *rows[0].shape), rows[0]))
-        stacked.append(_Stacked(tuple(index), values))
-    return stacked
-
-
-def _unstack(groups: list[_Stacked], n: int) -> list[Tensor | None]:
-    """Each layer's tensor in the stacks (None for a layer in none of them)."""
-    rows: list[Tensor | None] = [None] * n
-    for group in groups:
-        for i, row in zip(group.index, group.values.unbind(0), strict=True):
-            rows[i] = row
-    return rows
-
-
-def _per_layer(
-    groups: list[_Stacked], n: int, empty: Tensor, fn: Callable[[Tensor], Tensor]
-) -> Tensor:
-    """(n, width): `fn` of each stack, (group, ...) -> (group, width); `empty` for other layers."""
-    rows = [empty] * n
-    for group in groups:
-        out = fn(group.values.float())
-        for i, row in zip(group.index, out.unbind(0), strict=True):
-            rows[i] = row
-    return torch.stack(rows)
-
-
-def _nan_row(width: int, ref: Tensor) -> Tensor:
-    return torch.full((width,), math.nan, dtype=torch.float32, device=ref.device)
-
-
-def _moments(x: Tensor, buffers: _Buffers, norm: bool = True) -> Tensor:
-    """(group, 3) per stacked tensor: mean, unbiased std (as stats._std), L2 norm."""
-    flat = x.reshape(len(x), -1)  # (group, elements)
-    mean = flat.mean(1)
-    size = flat.shape[1]
-    if size < 2:
-        std = torch.full_like(mean, math.nan)
-    else:
-        centred = torch.sub(flat, mean[:, None], out=buffers.take(flat.shape, flat))
-        std = torch.linalg.vector_norm(centred, dim=1) / math.sqrt(size - 1)
-        buffers.give(centred)
-    l2 = torch.linalg.vector_norm(flat, dim=1) if norm else torch.zeros_like(mean)
-    return torch.stack([mean, std, l2], dim=1)
-
-
-def _norm_std(x: Tensor, buffers: _Buffers) -> Tensor:
-    """(group, 2) per stacked tensor: L2 norm, unbiased std."""
-    return _moments(x, buffers)[:, 1:].flip(1)
-
-
-def _act_scalars(act: Tensor, buffers: _Buffers) -> Tensor:
-    """(group, 3) per stacked (rows, units) activation: mean, std, unit spread."""
-    rows, units = act.shape[1:]
-    if rows * units < 2:
-        return torch.full((len(act), 3), math.nan, dtype=act.dtype, device=act.device)
-    mean_std = _moments(act, buffers, norm=False)[:, :2]
-    if units < 2:
-        spread = torch.full_like(mean_std[:, 0], math.nan)
-    else:
-        means = act.mean(dim=2, keepdim=True)
-        centred = torch.sub(act, means, out=buffers.take(act.shape, act))  # (group, rows, units)
-        spread = (torch.linalg.vector_norm(centred, dim=2) / math.sqrt(units - 1)).mean(1)
-        buffers.give(centred)
-    return torch.cat([mean_std, spread[:, None]], dim=1)
-
-
-_SCALAR_COLUMNS = {
-    "act_mean": 0,
-    "act_std": 1,
-    "unit_spread": 2,
-    "out_grad_std": 3,
-    "out_grad_norm": 4,
-    "weight_norm": 5,
-    "weight_std": 6,
-    "weight_grad_norm": 7,
-    "weight_grad_std": 8,
-    "grad_data_ratio": 9,
-    "update_ratio": 10,
-}  # any other column (saturation, dead units, pre-activation std) is NaN: column 11
-
-
-def _scalar_table(
-    acts: list[_Stacked],
-    out_grads: list[_Stacked],
-    grads: list[_Stacked],
-    weights: Tensor,
-    updates: Tensor,
-    n: int,
-    buffers: _Buffers,
-    ref: Tensor,
-) -> Tensor:
-    """(n, N_SCALARS) float64 in LAYER_SCALARS order, as stats.layer_scalars gives them.
-
-    `weights` is (n, 2): norm and std before the step; `updates` (n, 1) the update's std.
-    """
-    act = _per_layer(acts, n, _nan_row(3, ref), lambda a: _act_scalars(a, buffers))
-    og = _per_layer(out_grads, n, _nan_row(2, ref), lambda g: _moments(g, buffers)[:, 1:])
-    grad = _per_layer(grads, n, _nan_row(2, ref), lambda g: _norm_std(g, buffers))
-    w_std = weights[:, 1:2]
-    ratios = torch.cat([grad[:, 1:2] / w_std, updates / w_std], dim=1)
-    nan = torch.full((n, 1), math.nan, dtype=torch.float32, device=ref.device)
-    table = torch.cat([act, og, weights, grad, ratios, nan], dim=1)  # (layers, 12)
-    order = [_SCALAR_COLUMNS.get(name, 11) for name in LAYER_SCALARS]
-    # NOTE: columns picked one by one: an index list would be one more copy to the device.
-    return torch.stack([table[:, k] for k in order], dim=1).double()
+# ---- small helpers -------------------------------------------------------------------------
 
 
 def _with_empty_hists(layer: LayerStats, bins: int) -> LayerStats:
@@ -729,28 +585,3 @@ def _first_tensor(output: Any) -> Tensor | None:
 def _is_wrapper(model: nn.Module) -> bool:
     parallel = (nn.parallel.DistributedDataParallel, nn.DataParallel)
     return isinstance(model, parallel)
-
-
-def _check_args(
-    model: Any,
-    optimizer: Any,
-    every: Any,
-    bins: Any,
-    hist_every: Any,
-    act_rows: Any,
-    scaler: Any,
-) -> None:
-    if not isinstance(model, nn.Module):
-        raise WatchError(f"model = {type(model).__name__}: give the torch.nn.Module you train")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise WatchError(f"optimizer = {type(optimizer).__name__}: give a torch.optim.Optimizer")
-    if not isinstance(every, int) or every < 1:
-        raise WatchError(f"every = {every!r}: give a whole number of steps, 1 or more")
-    if not isinstance(bins, int) or not (bins == 0 or 4 <= bins <= 512):
-        raise WatchError(f"bins = {bins!r}: give 0 (no histograms) or 4 to 512")
-    if hist_every is not None and (not isinstance(hist_every, int) or hist_every < 1):
-        raise WatchError(f"hist_every = {hist_every!r}: give a whole number of steps, 1 or more")
-    if not isinstance(act_rows, int) or act_rows < 0:
-        raise WatchError(f"act_rows = {act_rows!r}: give 0 (the whole batch) or a number of rows")
-    if scaler is not None and not hasattr(scaler, "step"):
-        raise WatchError(f"scaler = {type(scaler).__name__}: give a torch.amp.GradScaler or None")

@@ -1,4 +1,5 @@
-"""Which modules of a user's model `tuigrad.watch` monitors, and what each one is.
+"""Which modules of a user's model `tuigrad.watch` monitors, what each one is, and the checks
+on `watch`'s arguments.
 
 By default a module is monitored when it owns parameters itself (not through children): every
 leaf with parameters (Linear, Conv, Embedding, the norms) and modules such as
@@ -11,7 +12,9 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import torch
 from torch import nn
 
 from tuigrad.errors import TuigradError
@@ -103,3 +106,29 @@ def select_modules(
             f"{[n for n, m in model.named_modules() if main_weight(m) is not None][:8]}"
         )
     return tuple(chosen)
+
+
+def check_args(
+    model: Any,
+    optimizer: Any,
+    every: Any,
+    bins: Any,
+    hist_every: Any,
+    act_rows: Any,
+    scaler: Any,
+) -> None:
+    """Refuse `watch`'s arguments that cannot work, in one line naming the bad value."""
+    if not isinstance(model, nn.Module):
+        raise WatchError(f"model = {type(model).__name__}: give the torch.nn.Module you train")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise WatchError(f"optimizer = {type(optimizer).__name__}: give a torch.optim.Optimizer")
+    if not isinstance(every, int) or every < 1:
+        raise WatchError(f"every = {every!r}: give a whole number of steps, 1 or more")
+    if not isinstance(bins, int) or not (bins == 0 or 4 <= bins <= 512):
+        raise WatchError(f"bins = {bins!r}: give 0 (no histograms) or 4 to 512")
+    if hist_every is not None and (not isinstance(hist_every, int) or hist_every < 1):
+        raise WatchError(f"hist_every = {hist_every!r}: give a whole number of steps, 1 or more")
+    if not isinstance(act_rows, int) or act_rows < 0:
+        raise WatchError(f"act_rows = {act_rows!r}: give 0 (the whole batch) or a number of rows")
+    if scaler is not None and not hasattr(scaler, "step"):
+        raise WatchError(f"scaler = {type(scaler).__name__}: give a torch.amp.GradScaler or None")
