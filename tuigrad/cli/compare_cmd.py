@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tuigrad.cli.open_cmd import _fps
+from tuigrad.cli.open_cmd import add_display_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,8 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="a .tuigrad run file")
     p.add_argument("run_b", metavar="RUN_B", help="another .tuigrad run file")
     p.add_argument("--at", type=int, metavar="STEP", help="open at this training step")
-    p.add_argument("--fps", type=_fps, default=10.0, help="redraws per second at most (default 10)")
-    p.add_argument("--ascii", action="store_true", help="draw without block characters")
+    add_display_options(p)
     p.set_defaults(run=run)
 
 

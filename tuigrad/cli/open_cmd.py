@@ -38,8 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a spec key, e.g. optimizer.lr=0.1",
     )
-    p.add_argument("--fps", type=_fps, default=10.0, help="redraws per second at most (default 10)")
-    p.add_argument("--ascii", action="store_true", help="draw without block characters")
+    add_display_options(p)
     p.add_argument(
         "--steps",
         type=_positive,
@@ -162,6 +161,12 @@ def screenshot(app: TuigradApp, steps: int, path: Path, size: tuple[int, int]) -
     if not written:
         raise TuigradError(f"could not write {path}: the app stopped before the screenshot")
     return written[0]
+
+
+def add_display_options(p: argparse.ArgumentParser) -> None:
+    """--fps and --ascii, as every command that opens the app takes them."""
+    p.add_argument("--fps", type=_fps, default=10.0, help="redraws per second at most (default 10)")
+    p.add_argument("--ascii", action="store_true", help="draw without block characters")
 
 
 def _positive(text: str) -> int:

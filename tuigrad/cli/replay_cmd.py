@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tuigrad.cli.open_cmd import _fps
+from tuigrad.cli.open_cmd import add_display_options
 
 # Frames read after a jump: enough for the gradient sparklines at most widths (the charts read
 # the whole recording); fewer keeps a jump quick on long files.
@@ -27,8 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--speed", type=float, default=1.0, help="replay speed, 0.25 to 16 (default 1)")
     p.add_argument("--at", type=int, metavar="STEP", help="open paused at this training step")
-    p.add_argument("--fps", type=_fps, default=10.0, help="redraws per second at most (default 10)")
-    p.add_argument("--ascii", action="store_true", help="draw without block characters")
+    add_display_options(p)
     p.set_defaults(run=run)
 
 
