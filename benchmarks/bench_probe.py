@@ -7,8 +7,7 @@ thread, in one process, in turns (benchmarks.common.interleaved):
 
 - bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
 - default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
-- every10: `Trainer.step()` measuring every 10th step (histograms on those steps too);
-- every10_hist50: measuring every 10th step, histograms every 50th;
+- the PROBES below: `Trainer.step()` at other sampling settings, for comparison;
 - all: `Trainer.step()` measuring every statistic and every histogram at every step;
 - floor: the bare step plus one extra read of every activation, its gradient and every weight
   gradient (a sum over each, all sums moved to the host at once): no probe can cost less;
@@ -70,6 +69,12 @@ def parse_config(text: str) -> Config:
     depth, width = (int(x) for x in shape.split("x"))
     return Config(depth, width, int(batch[0]) if batch else 256, activation, optimizer)
 
+
+# Other sampling settings measured beside the default: name -> (settings, description).
+PROBES = {
+    "every1": (ProbeSpec(every=1, hist_every=10), "every step, histograms every 10th"),
+    "every10_hist10": (ProbeSpec(every=10, hist_every=10), "every 10th step, histograms too"),
+}
 
 SHAPES = ((20, 256, 256), (50, 128, 256), (8, 1024, 512))
 COMBOS = (("tanh", "sgd"), ("tanh", "adam"), ("relu", "sgd"), ("relu", "adam"))
@@ -143,7 +148,7 @@ def floor_read(blocks: list, step: int) -> None:
     sums = []
     for block in blocks:
         _, act = block.captured
-        sums += [act.detach().sum(), act.grad.sum(), block.linear.weight.grad.sum()]
+        sums += [act.detach().sum(), block.out_grad.sum(), block.linear.weight.grad.sum()]
     torch.stack(sums).tolist()
 
 
@@ -155,7 +160,7 @@ def tensorboard_logger(folder: str) -> Callable[[list, int], None]:
     def log(blocks: list, step: int) -> None:
         for i, block in enumerate(blocks):
             pre, act = block.captured
-            act, out_grad = act.detach(), act.grad
+            act, out_grad = act.detach(), block.out_grad
             weight, grad = block.linear.weight.detach(), block.linear.weight.grad
             name = f"L{i + 1}"
             writer.add_histogram(f"{name}/act", act, step)
@@ -188,8 +193,7 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     variants = {
         "bare": bare_step(config),
         "default": trainer_step(config, default),
-        "every10": trainer_step(config, ProbeSpec(every=10)),
-        "every10_hist50": trainer_step(config, ProbeSpec(every=10, hist_every=50)),
+        **{name: trainer_step(config, probe) for name, (probe, _) in PROBES.items()},
         "floor": captured_step(config, floor_read),
     }
     # The shipped default may already measure everything every step: then it is "all".

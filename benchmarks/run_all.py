@@ -69,11 +69,10 @@ def probe(report: Report, quick: bool) -> None:
         configs = list(bench_probe.CONFIGS)
         reps = 7
     tb = bench_probe.has_tensorboard()
-    lines = [
-        "| net | bare ms | default | every 10 | every 10, hist 50 | all | floor | tensorboard"
-        " | TB extra / probe extra |"
-    ]
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    others = bench_probe.PROBES
+    heads = ["net", "bare ms", "default", *(label for _, label in others.values()), "all"]
+    heads += ["floor", "tensorboard", "TB extra / probe extra"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     main = []
     for config in configs:
         main_net = (config.depth, config.width) == (20, 256)
@@ -83,11 +82,9 @@ def probe(report: Report, quick: bool) -> None:
         tb_cells = (
             (_pct(o["tensorboard"]), f"{r['tensorboard_vs_probe']:.1f}x") if tb else ("-", "-")
         )
-        lines.append(
-            f"| {r['config']} | {r['ms']['bare']:.2f} | {_pct(o['default'])} | {_pct(o['every10'])}"
-            f" | {_pct(o['every10_hist50'])}"
-            f" | {_pct(o['all'])} | {_pct(o['floor'])} | {tb_cells[0]} | {tb_cells[1]} |"
-        )
+        cells = [r["config"], f"{r['ms']['bare']:.2f}"]
+        cells += [_pct(o[name]) for name in ("default", *others, "all", "floor")]
+        lines.append("| " + " | ".join([*cells, *tb_cells]) + " |")
         if quick or main_net:
             main.append(r)
 
@@ -102,10 +99,8 @@ def probe(report: Report, quick: bool) -> None:
             f"worst {_pct(worst('default'))}", worst("default") <= 0.05,
             "the shipped default measures everything every step, so this is the 'all' figure"
             if (default.every, default.hist_every or default.every) == (1, 1) else ""),
-        Row(f"probe overhead measuring every 10th step (for comparison), {names}", "-",
-            f"worst {_pct(worst('every10'))}", None),
-        Row(f"probe overhead, every 10th step, histograms every 50th, {names}", "-",
-            f"worst {_pct(worst('every10_hist50'))}", None),
+        *(Row(f"probe overhead measuring {label} (for comparison), {names}", "-",
+              f"worst {_pct(worst(name))}", None) for name, (_, label) in others.items()),
         Row(f"probe overhead, every statistic and histogram every step, {names}", "<= 25%",
             f"worst {_pct(worst('all'))}", worst("all") <= 0.25),
         Row(f"floor: one extra read of every activation and gradient, {names}", "reported",
@@ -124,8 +119,12 @@ def probe(report: Report, quick: bool) -> None:
         "### Probe overhead, all configurations\n\n"
         f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
         "(the other nets) interleaved repetitions; overheads are medians of the per-repetition ratios to the bare step. "
-        "default = `ProbeSpec()` as shipped; every 10 = `probe.every = 10`; every 10, hist 50 = "
-        "that with `probe.hist_every = 50`; all = every "
+        f"default = `ProbeSpec()` as shipped ({shipped}); "
+        + "".join(
+            f"{label} = `every={p.every}, hist_every={p.hist_every}`; "
+            for p, label in others.values()
+        )
+        + "all = every "
         "statistic and histogram every step; floor = the bare step plus a sum over every "
         "activation, its gradient and every weight gradient; tensorboard = the bare step plus "
         "`add_histogram` (activation, weight gradient, weight) and six `add_scalar` per layer.\n\n"

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from tests.specs import tiny as tiny_spec
 from tuigrad import spec as specs
 from tuigrad.engine import data, registry
 from tuigrad.engine.layout import layer_infos
@@ -17,17 +18,7 @@ torch.set_num_threads(1)
 
 
 def tiny(**values) -> Spec:
-    base = {
-        "device": "cpu",
-        "data.samples": 96,
-        "data.batch_size": 16,
-        "data.dim": 4,
-        "model.depth": 2,
-        "model.width": 8,
-        "probe.bins": 8,
-        "probe.val_every": 2,
-    }
-    return Spec().with_values({**base, **values})
+    return tiny_spec(**{"data.dim": 4, "probe.val_every": 2, **values})
 
 
 def trains_three_steps(spec: Spec) -> None:

@@ -7,24 +7,13 @@ import time
 import pytest
 import torch
 
+from tests.specs import tiny
 from tuigrad.engine.runner import Runner
 from tuigrad.frames import Frame
 from tuigrad.sources.base import RunState
 from tuigrad.spec import Spec
 
 torch.set_num_threads(1)
-
-
-def tiny(**values) -> Spec:
-    base = {
-        "device": "cpu",
-        "data.samples": 96,
-        "data.batch_size": 16,
-        "model.depth": 2,
-        "model.width": 8,
-        "probe.bins": 8,
-    }
-    return Spec().with_values({**base, **values})
 
 
 class Recorder:

@@ -1,5 +1,6 @@
 """The trainer: frames against a plain-torch replay of the same step, determinism, controls."""
 
+import copy
 import math
 from dataclasses import replace
 
@@ -31,6 +32,7 @@ def tiny(**values) -> Spec:
         "model.bias_init": "default",
         "probe.bins": 16,
         "probe.val_every": 1,
+        "probe.every": 1,
     }
     return Spec().with_values({**base, **values})
 
@@ -111,6 +113,26 @@ def test_frame_equals_plain_torch_replay(clip):
         np.testing.assert_array_equal(
             wh.counts, numpy_counts(_np(w_before), wh.lo, wh.hi, wh.edges)
         )
+
+
+@pytest.mark.parametrize("norm", ["none", "batch"])
+def test_activation_gradients_of_residual_blocks_match_autograd(norm):
+    # A residual sum hands the same gradient to the block and to its skip, where the next
+    # gradient is added: the kept gradient must still be dLoss/d(act) of this block alone.
+    spec = tiny(**{"model.residual": True, "model.norm": norm, "model.norm_position": "post"})
+    trainer = Trainer(spec)
+    x, y = trainer._batch(peek=True)
+    model = copy.deepcopy(trainer.model)
+    outs = []
+    for block in model.blocks:
+        block.act.register_forward_hook(lambda _m, _i, out: outs.append(out))
+    loss = F.cross_entropy(model(x), y)
+    want = torch.autograd.grad(loss, outs)
+
+    frame = trainer.step()
+    for layer, g in zip(frame.layers, want, strict=True):
+        assert layer.out_grad_norm == pytest.approx(float(np.linalg.norm(_np(g))), rel=1e-5)
+        assert layer.out_grad_std == pytest.approx(float(np.std(_np(g), ddof=1)), rel=1e-5)
 
 
 def test_step_zero_is_the_initial_network():

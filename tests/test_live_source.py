@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.specs import tiny
 from tuigrad.engine.layout import layer_infos
 from tuigrad.errors import SpecError
 from tuigrad.sources.base import RunState
@@ -17,18 +18,6 @@ from tuigrad.sources.live import ThreadLiveSource
 from tuigrad.spec import Spec
 
 torch.set_num_threads(1)
-
-
-def tiny(**values) -> Spec:
-    base = {
-        "device": "cpu",
-        "data.samples": 96,
-        "data.batch_size": 16,
-        "model.depth": 2,
-        "model.width": 8,
-        "probe.bins": 8,
-    }
-    return Spec().with_values({**base, **values})
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:
@@ -130,7 +119,8 @@ CHILD_SCRIPT = textwrap.dedent(
 
     def main():
         spec = Spec().with_values({"device": "cpu", "data.samples": 96, "data.batch_size": 16,
-                                   "model.depth": 2, "model.width": 8, "probe.bins": 8})
+                                   "model.depth": 2, "model.width": 8, "probe.bins": 8,
+                                   "probe.every": 1})
         src = LiveSource(spec, max_steps=12, threads=1)
         src.start()
         deadline = time.monotonic() + 60

@@ -151,8 +151,8 @@ def test_a_headless_run_records_real_training_to_the_chosen_file(tmp_path, monke
     out = capsys.readouterr().out
     assert f"recorded {path}" in out
     with RunReader(path) as reader:
-        assert reader.is_finished and len(reader) >= 5
-        assert reader.steps == list(range(len(reader)))
+        # Five steps at the default sampling: the first, and the last, where it paused.
+        assert reader.is_finished and reader.steps == [0, 4]
         assert [i.name for i in reader.layers] == ["L1", "L2", "head"]
 
 

@@ -207,9 +207,10 @@ class ClipSpec:
 class ProbeSpec:
     """How often the probe measures and how finely."""
 
-    every: int = field(default=1, metadata=_range(1, None))
-    # Histograms cost most (about two thirds of the probe): by default every 10th step.
-    hist_every: int = field(default=10, metadata=_range(0, None))  # 0: same as every
+    every: int = field(default=10, metadata=_range(1, None))
+    # The step a run pauses or stops on is always measured, whatever `every` says.
+    # Histograms cost most: by default every 50th step.
+    hist_every: int = field(default=50, metadata=_range(0, None))  # 0: same as every
     bins: int = field(default=40, metadata=_range(4, 512))
     act_rows: int = field(default=0, metadata=_range(0, None))  # 0: the whole batch
     val_every: int = field(default=50, metadata=_range(0, None))  # 0: never validate

@@ -139,12 +139,13 @@ def screenshot(app: TuigradApp, steps: int, path: Path, size: tuple[int, int]) -
 
     async def drive(pilot) -> None:  # noqa: ANN001
         source = app.source
-        source.start()
+        source.run_steps(steps)  # then it pauses, and the last step is always measured
         deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
         while time.monotonic() < deadline:
             app.poll()
             latest = app.history.latest
-            if (latest is not None and latest.step >= steps) or app.status.state in done:
+            trained = latest is not None and latest.step >= steps - 1
+            if (trained and app.status.state is not RunState.RUNNING) or app.status.state in done:
                 break
             await pilot.pause(0.05)
         if app.status.state is RunState.RUNNING:

@@ -3,7 +3,8 @@
 A block is Linear -> [Norm] -> Activation -> [Dropout] ("pre" norm, as in the course) or
 Linear -> Activation -> [Norm] -> [Dropout] ("post"), with a skip around it when residual
 (through a bias-free projection where the widths differ). When asked to capture, each block
-keeps its Linear output and its activation output, and the latter's gradient after backward.
+keeps its Linear output and its activation output, and the latter's gradient after backward
+(`out_grad`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Block(nn.Module):
         registry.init_linear(self.linear, layer, gen)
         self.capture = False
         self.captured: tuple[Tensor, Tensor] | None = None  # (preact, act)
+        self.out_grad: Tensor | None = None  # dLoss/d(act), after backward
         if is_head:
             self.norm, self.act, self.drop, self.proj = None, nn.Identity(), None, None
             self.residual = False
@@ -82,10 +84,17 @@ class Block(nn.Module):
             out = out + (self.proj(x) if self.proj is not None else x)
 
         if self.capture:
+            self.out_grad = None
             if a.requires_grad:
-                a.retain_grad()
+                # NOTE: a hook keeps the gradient itself; retain_grad would keep a copy of it,
+                # a full pass over the activations of every layer on each sampled step.
+                # Autograd never adds into a gradient someone else still holds.
+                a.register_hook(self._keep_out_grad)
             self.captured = (z, a)
         return out
+
+    def _keep_out_grad(self, grad: Tensor) -> None:
+        self.out_grad = grad
 
 
 class Net(nn.Module):
@@ -100,6 +109,7 @@ class Net(nn.Module):
             width_in = layer.width
         blocks.append(Block(width_in, head_spec(spec), gen, is_head=True))
         self.blocks = nn.ModuleList(blocks)
+        self.capturing = False
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.blocks:
@@ -107,6 +117,9 @@ class Net(nn.Module):
         return x
 
     def set_capture(self, on: bool) -> None:
+        if not on and not self.capturing:
+            return  # nothing kept: a plain step pays nothing here
+        self.capturing = on
         for block in self.blocks:
             block.capture = on
-            block.captured = None
+            block.captured = block.out_grad = None

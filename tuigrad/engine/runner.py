@@ -206,8 +206,11 @@ class Runner:
     def _advance(self) -> None:
         trainer = self.trainer
         last = self.max_steps is not None and trainer.step_count >= self.max_steps - 1
+        # The step a run stops or pauses on is always measured: after `n` (one step) the
+        # screen shows that step, whatever the sampling interval.
+        pauses = self._budget is not None and self._budget <= 1
         try:
-            frame = trainer.step(measure=True if last else None)
+            frame = trainer.step(measure=True if last or pauses else None)
             if frame is not None:
                 self._on_frame(self.run_id, frame)
         except Exception as exc:  # noqa: BLE001

@@ -75,7 +75,9 @@ def _std_norm(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> tupl
 def saturated_fraction(act: Tensor, activation: str) -> Tensor:
     """Fraction of elements in the flat tails; NaN for activations without tails."""
     if activation == "tanh":
-        return (act.abs() > SATURATION).sum() / act.numel()
+        # The sign of |act| - SATURATION (exact for values this close) is 1 in the tails: on
+        # the CPU twice as fast as counting a boolean mask. nansum leaves NaN out, as the mask.
+        return act.abs().sub_(SATURATION).clamp_(min=0).sign_().nansum() / act.numel()
     if activation == "sigmoid":
         return ((act < 1 - SATURATION) | (act > SATURATION)).sum() / act.numel()
     return _nan(act)
@@ -168,29 +170,54 @@ def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor)
     """(2 + bins,) float64: lo, hi, then counts over `bins` uniform bins on [lo, hi].
 
     Values outside [lo, hi] count in the end bins; NaN is not counted. Binning is done in
-    float64 so that it agrees with numpy.histogram on edges = linspace(lo, hi, bins + 1).
+    float32, the precision the values have: it agrees with numpy.histogram on edges =
+    linspace(lo, hi, bins + 1) except for a value within a float32 rounding of an edge, which
+    may count in the bin beside it (in float64 it took twice the time and memory passes).
     """
-    v = values.detach().reshape(-1).double()  # (n,)
-    on_cpu = is_host(v)
-    if on_cpu:
+    v = values.detach().reshape(-1)  # (n,)
+    if v.dtype != torch.float32:
+        v = v.float()
+    if is_host(v):
         lo, hi = float(lo), float(hi)  # free on the CPU, and scalar arithmetic is faster there
-    # Clamped to [0, bins - 1] first, the integer part is the floor: no floor pass needed.
-    idx = (v - lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
-    idx = idx.nan_to_num_(nan=bins)  # NaN goes to an extra bin, dropped below
-    if on_cpu:
-        counts = torch.bincount(idx.int(), minlength=bins + 1)[:bins].double()
-    else:
-        # NOTE: bincount would sync with the device to size its output; index_add_ does not.
-        ones = torch.ones((), dtype=torch.float64, device=v.device).expand(v.numel())
-        counts = torch.zeros(bins + 1, dtype=torch.float64, device=v.device)
-        counts = counts.index_add_(0, idx.long(), ones)[:bins]
+        # Clamped to [0, bins - 1] first, the integer part is the floor: no floor pass needed.
+        idx = torch.sub(v, lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
+        idx = idx.nan_to_num_(nan=bins)  # NaN goes to an extra bin, dropped below
+        return torch.cat([torch.tensor([lo, hi], dtype=torch.float64), _count(idx, bins)])
 
-    if on_cpu:
-        bounds = torch.tensor([lo, hi], dtype=torch.float64)
-    else:
-        bounds = torch.empty(2, dtype=torch.float64, device=v.device)
-        bounds[0], bounds[1] = lo, hi
+    idx = (v - lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1).nan_to_num_(nan=bins)
+    # NOTE: bincount would sync with the device to size its output; index_add_ does not.
+    ones = torch.ones((), dtype=torch.float64, device=v.device).expand(v.numel())
+    counts = torch.zeros(bins + 1, dtype=torch.float64, device=v.device)
+    counts = counts.index_add_(0, idx.long(), ones)[:bins]
+    bounds = torch.stack([torch.as_tensor(b, dtype=torch.float64, device=v.device) for b in (lo, hi)])
     return torch.cat([bounds, counts])
+
+
+_SETS = 4  # separate sets of bins that consecutive values are counted into
+_STRIPE = 8192  # length of the repeating pattern of set offsets
+_offsets: dict[int, Tensor] = {}  # bins -> (_STRIPE,) int16 offsets of each value's set
+
+
+def _count(idx: Tensor, bins: int) -> Tensor:
+    """(bins,) float64 counts of the bin numbers 0..bins in `idx` (float), leaving out `bins`.
+
+    NOTE: on the CPU, bincount over values bunched in a few bins (gradient magnitudes span a
+    few of the 40) waits on its own increments of one counter; counting consecutive values
+    into _SETS separate sets of bins and summing the sets takes about half the time. int16
+    converts several times faster than uint8 or int64, and _SETS * (bins + 1) fits it.
+    """
+    ints = idx.to(torch.int16)  # (n,)
+    offsets = _offsets.get(bins)
+    if offsets is None:
+        pattern = torch.arange(_STRIPE) % _SETS * (bins + 1)
+        offsets = _offsets[bins] = pattern.to(torch.int16)
+    n = ints.numel()
+    whole = n - n % _STRIPE
+    if whole:  # row by row: a contiguous pattern broadcast over rows adds fast
+        ints[:whole].view(-1, _STRIPE).add_(offsets)
+    ints[whole:].add_(offsets[: n - whole])
+    counts = torch.bincount(ints, minlength=_SETS * (bins + 1))
+    return counts.view(_SETS, bins + 1).sum(0)[:bins].double()
 
 
 def data_range(values: Tensor) -> tuple[float, float] | tuple[Tensor, Tensor]:
@@ -226,7 +253,7 @@ def act_histogram(act: Tensor, activation: str, bins: int) -> Tensor:
 def grad_histogram(grad: Tensor, bins: int) -> Tensor:
     """log10 |grad| over GRAD_LOG_RANGE; exact zeros (log10 0 = -inf) land in the first bin."""
     lo, hi = GRAD_LOG_RANGE
-    return histogram(grad.detach().to(torch.float64, copy=True).abs_().log10_(), bins, lo, hi)
+    return histogram(grad.detach().float().abs().log10_(), bins, lo, hi)
 
 
 def weight_histogram(weight: Tensor, bins: int) -> Tensor:

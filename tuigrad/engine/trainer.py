@@ -41,10 +41,6 @@ def _seed(seed: int, stream: int) -> int:
     return (seed * 1_000_003 + stream) % 2**63
 
 
-def _total_norm(grads: list[Tensor]) -> Tensor:
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-
-
 class Trainer:
     """Builds the model, data and optimizer a spec describes and trains them step by step.
 
@@ -83,6 +79,7 @@ class Trainer:
         self.halted = ""
         self._next_val = 0
         self._next_hist = 0
+        self._copy_buffers: dict[str, list[Tensor]] = {}
         self._t0 = time.perf_counter()
 
     # ---- controls ----------------------------------------------------------------------
@@ -139,7 +136,7 @@ class Trainer:
         before = None
         if not self.halted:
             if sampled:
-                before = [b.linear.weight.detach().clone() for b in self.model.blocks]
+                before = self._copies("before", [b.linear.weight for b in self.model.blocks])
             self.optimizer.step()
         self.step_count += 1
         if not sampled:
@@ -160,7 +157,8 @@ class Trainer:
         rng = self._dropout_gen.get_state()
         if backward:
             out, loss = self._forward_backward(x, y, capture=True)
-            grad_norm = _total_norm([p.grad for p in self.params if p.grad is not None])
+            grads = [p.grad for p in self.params if p.grad is not None]
+            grad_norm = stats.total_norm(grads, loss)
             pre_clip = [b.linear.weight.grad for b in self.model.blocks]
         else:
             self.model.set_capture(True)
@@ -199,7 +197,8 @@ class Trainer:
         return F.mse_loss(out, y, reduction=reduction)
 
     def _forward_backward(self, x: Tensor, y: Tensor, capture: bool) -> tuple[Tensor, Tensor]:
-        self.model.train()
+        if not self.model.training:  # walking the modules costs more than a small layer
+            self.model.train()
         self.model.set_capture(capture)
         out = self.model(x)  # (batch, outputs)
         loss = self._loss(out, y)
@@ -213,12 +212,12 @@ class Trainer:
         Returns None when the step is non-finite and not sampled, so it is measured again.
         """
         grads = [p.grad for p in self.params if p.grad is not None]
-        grad_norm = _total_norm(grads)
+        grad_norm = stats.total_norm(grads, loss)
         pre_clip = None
         if sampled:
-            copy = self.spec.clip.mode != "none"
             pre_clip = [b.linear.weight.grad for b in self.model.blocks]
-            pre_clip = [g.clone() for g in pre_clip] if copy else pre_clip
+            if self.spec.clip.mode != "none":
+                pre_clip = self._copies("pre_clip", pre_clip)
         clipped = self._clip(grads, sampled)
 
         loss_ok, grad_ok = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
@@ -231,7 +230,7 @@ class Trainer:
 
         grad_norm_clipped = grad_norm
         if sampled and self.spec.clip.mode != "none":
-            grad_norm_clipped = _total_norm(grads)
+            grad_norm_clipped = stats.total_norm(grads, loss)
         return grad_norm, grad_norm_clipped, clipped, pre_clip
 
     def _clip(self, grads: list[Tensor], sampled: bool) -> Tensor:
@@ -247,6 +246,22 @@ class Trainer:
                 acted = (biggest > clip.clip_value).float()
             torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
         return acted
+
+    def _copies(self, name: str, tensors: list[Tensor]) -> list[Tensor]:
+        """Copies of `tensors`, into the same buffers on every sampled step on the CPU.
+
+        NOTE: on the CPU a fresh tensor of a few hundred KB costs more than the copy into it
+        (its pages are mapped and zeroed anew); other devices have torch's caching allocator.
+        """
+        tensors = [t.detach() for t in tensors]
+        if not stats.is_host(tensors[0]):
+            return [t.clone() for t in tensors]
+        buffers = self._copy_buffers.get(name)
+        if buffers is None:
+            buffers = self._copy_buffers[name] = [torch.empty_like(t) for t in tensors]
+        for buffer, t in zip(buffers, tensors, strict=True):
+            buffer.copy_(t)
+        return buffers
 
     def _validate(self) -> tuple[Tensor, Tensor]:
         """Loss and accuracy on the validation split, in eval mode (BatchNorm running stats)."""
@@ -298,7 +313,7 @@ class Trainer:
         rows = []
         for i, block in enumerate(self.model.blocks):
             preact, act = block.captured  # (batch, width) each
-            out_grad = act.grad
+            out_grad = block.out_grad
             if probe.act_rows and probe.act_rows < len(act):
                 r = probe.act_rows
                 preact, act = preact[:r], act[:r]
