@@ -222,7 +222,24 @@ def test_dead_fraction_with_nan_and_negative_zero_matches_numpy():
 def test_std_and_norm_agree_with_numpy_whatever_the_mean(offset):
     # A large mean makes the one-pass formula cancel digits: the two-pass path takes over.
     x = torch.randn(300, 70, generator=torch.Generator().manual_seed(5)) * 0.01 + offset
-    std, norm = stats._std_norm(x, x)
+    std, norm = stats.std_norm(x, x)
     want = x.numpy().astype(np.float64)
     assert std.item() == pytest.approx(np.std(want, ddof=1), rel=1e-5)
     assert norm.item() == pytest.approx(np.sqrt(np.sum(want**2)), rel=1e-5)
+
+
+@pytest.mark.usefixtures("paths")
+def test_stacked_moments_match_numpy_even_where_the_mean_dominates():
+    from tuigrad.engine import watch_stack
+
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 40, 50, generator=gen)
+    x[1] += 1000.0  # the one-pass std would lose every digit here: two passes are used
+    x[2] *= 1e-20
+    got = watch_stack.moments(x, watch_stack.Buffers()).numpy()
+    flat = _np(x).reshape(3, -1)
+    want = np.stack([flat.mean(1), flat.std(1, ddof=1), np.linalg.norm(flat, axis=1)], 1)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    each = watch_stack.each_norm_std(list(x) + [None], x).numpy()
+    np.testing.assert_allclose(each[:3], want[:, [2, 1]], rtol=1e-5)
+    assert np.isnan(each[3]).all()

@@ -49,7 +49,7 @@ def _norm(x: Tensor | None, ref: Tensor) -> Tensor:
     return _nan(ref) if x is None else torch.linalg.vector_norm(x.float())
 
 
-def _std_norm(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def std_norm(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """(unbiased std, L2 norm) of `x`, sharing the norm's pass on the CPU.
 
     On the CPU the std comes from the norm and the mean, (|x|^2 - n mean^2) / (n - 1), in
@@ -132,19 +132,19 @@ def layer_scalars(
 
     if act is not None and act.numel() > 1:
         act_mean = act.float().mean()
-        act_std = _std_norm(act, ref, act_mean)[0]
+        act_std = std_norm(act, ref, act_mean)[0]
         acts = [act_mean, act_std, saturated_fraction(act, activation)]
         acts += [dead_fraction(act, activation), unit_spread(act)]
     else:
         acts = [nan] * 5
 
-    w_std, w_norm = _std_norm(weight, ref)
-    g_std, g_norm = _std_norm(weight_grad, ref)
-    og_std, og_norm = _std_norm(out_grad, ref)
+    w_std, w_norm = std_norm(weight, ref)
+    g_std, g_norm = std_norm(weight_grad, ref)
+    og_std, og_norm = std_norm(out_grad, ref)
     update_std = nan
     if weight is not None and weight_after is not None:
-        update_std = _std_norm(weight_after.float() - weight.float(), ref)[0]
-    out = acts + [_std_norm(preact, ref)[0], og_std, og_norm]
+        update_std = std_norm(weight_after.float() - weight.float(), ref)[0]
+    out = acts + [std_norm(preact, ref)[0], og_std, og_norm]
     out += [w_norm, w_std, g_norm, g_std]
     out += [g_std / w_std, update_std / w_std]
     return torch.stack(out)
@@ -189,7 +189,9 @@ def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor)
     ones = torch.ones((), dtype=torch.float64, device=v.device).expand(v.numel())
     counts = torch.zeros(bins + 1, dtype=torch.float64, device=v.device)
     counts = counts.index_add_(0, idx.long(), ones)[:bins]
-    bounds = torch.stack([torch.as_tensor(b, dtype=torch.float64, device=v.device) for b in (lo, hi)])
+    bounds = torch.stack(
+        [torch.as_tensor(b, dtype=torch.float64, device=v.device) for b in (lo, hi)]
+    )
     return torch.cat([bounds, counts])
 
 

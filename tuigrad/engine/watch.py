@@ -92,7 +92,7 @@ class Watcher:
             exclude_types: module classes. See tuigrad.engine.watch_layers.select_modules.
         bins: histogram bins (0: no histograms).
         hist_every: histograms on the first sampled step of every `hist_every` steps; by
-            default 5 * every, since binning costs several times the scalars.
+            default 10 * every, since binning costs several times the scalars.
         act_rows: activation and dLoss/d(output) statistics use the first `act_rows` rows
             (along dimension 0) of each output, on every rank; 0: all. Frames record how
             many rows that was in `act_rows`. Weight and gradient statistics use everything.
@@ -124,7 +124,7 @@ class Watcher:
         inner = getattr(model, "module", model) if _is_wrapper(model) else model
         self.model, self.optimizer, self.scaler = inner, optimizer, scaler
         self.every, self.bins, self.act_rows = every, bins, act_rows
-        self.hist_every = hist_every if hist_every is not None else 5 * every
+        self.hist_every = hist_every if hist_every is not None else 10 * every
         self.watched: tuple[Watched, ...] = select_modules(
             inner, include, exclude, include_types, exclude_types
         )
@@ -468,8 +468,14 @@ class Watcher:
         # Under torch.distributed, activation scalars come from every rank's moments, below.
         mine = ([None] * n, [None] * n) if self.distributed else (acts, out_grads)
         stacked = [watch_stack.stack(ts, buffers) for ts in mine]
-        copied = cap.pre_stacks is not None and pre is cap.pre_grads
-        stacked.append(cap.pre_stacks if copied else watch_stack.stack(pre, buffers))  # type: ignore[arg-type]
+        if cap.pre_stacks is not None and pre is cap.pre_grads:  # copied at the end of backward
+            empty = watch_stack.nan_row(2, ref)
+            grad = watch_stack.per_layer(
+                cap.pre_stacks, n, empty, lambda g: watch_stack.norm_std(g, buffers)
+            )
+            stacked.append(cap.pre_stacks)
+        else:  # measured where they lie: a copy into a stack would cost more than it saves
+            grad = watch_stack.each_norm_std(pre, ref)
         weights = watch_stack.per_layer(
             before, n, watch_stack.nan_row(2, ref), lambda w: watch_stack.norm_std(w, buffers)
         )
@@ -483,7 +489,7 @@ class Watcher:
             watch_stack.nan_row(1, ref),
             lambda u: watch_stack.moments(u, buffers, norm=False)[:, 1:2],
         )
-        table = watch_stack.scalar_table(*stacked, weights, updates, n, buffers, ref)
+        table = watch_stack.scalar_table(*stacked[:2], grad, weights, updates, n, buffers, ref)
         for group in (g for groups in (before, *stacked) for g in groups):
             buffers.give(group.values)
         if hists is not None:

@@ -94,18 +94,35 @@ def nan_row(width: int, ref: Tensor) -> Tensor:
 
 
 def moments(x: Tensor, buffers: Buffers, norm: bool = True) -> Tensor:
-    """(group, 3) per stacked tensor: mean, unbiased std (as stats._std), L2 norm."""
+    """(group, 3) per stacked tensor: mean, unbiased std (as stats._std_norm), L2 norm.
+
+    On the CPU the std comes from the norm's pass, (|x|^2 - n mean^2) / (n - 1) in float64,
+    for every tensor whose mean holds at most half of |x|^2 (no digits cancel); otherwise,
+    and on other devices (no read-back there), from the deviations in a second pass.
+    """
     flat = x.reshape(len(x), -1)  # (group, elements)
     mean = flat.mean(1)
     size = flat.shape[1]
+    l2 = torch.linalg.vector_norm(flat, dim=1)
     if size < 2:
         std = torch.full_like(mean, math.nan)
+    elif stats.is_host(flat):
+        sq, m = l2.double() ** 2, mean.double()
+        centred = sq - size * m * m
+        std = (centred.clamp(min=0) / (size - 1)).sqrt().float()
+        unsafe = ~(torch.isfinite(centred) & (centred > 0.5 * sq))
+        if unsafe.any():
+            std = torch.where(unsafe, _two_pass_std(flat, mean, buffers), std)
     else:
-        centred = torch.sub(flat, mean[:, None], out=buffers.take(flat.shape, flat))
-        std = torch.linalg.vector_norm(centred, dim=1) / math.sqrt(size - 1)
-        buffers.give(centred)
-    l2 = torch.linalg.vector_norm(flat, dim=1) if norm else torch.zeros_like(mean)
-    return torch.stack([mean, std, l2], dim=1)
+        std = _two_pass_std(flat, mean, buffers)
+    return torch.stack([mean, std, l2 if norm else torch.zeros_like(mean)], dim=1)
+
+
+def _two_pass_std(flat: Tensor, mean: Tensor, buffers: Buffers) -> Tensor:
+    centred = torch.sub(flat, mean[:, None], out=buffers.take(flat.shape, flat))
+    std = torch.linalg.vector_norm(centred, dim=1) / math.sqrt(flat.shape[1] - 1)
+    buffers.give(centred)
+    return std
 
 
 def norm_std(x: Tensor, buffers: Buffers) -> Tensor:
@@ -144,10 +161,21 @@ _SCALAR_COLUMNS = {
 }  # any other column (saturation, dead units, pre-activation std) is NaN: column 11
 
 
+def each_norm_std(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
+    """(len(tensors), 2): L2 norm and unbiased std of each tensor, NaN for None.
+
+    NOTE: for tensors measured where they lie, without a copy into a stack: one tensor at a
+    time, each read from memory once and again from the cache.
+    """
+    empty = nan_row(2, ref)
+    rows = [empty if t is None else torch.stack(stats.std_norm(t, ref)[::-1]) for t in tensors]
+    return torch.stack(rows)
+
+
 def scalar_table(
     acts: list[Stacked],
     out_grads: list[Stacked],
-    grads: list[Stacked],
+    grad: Tensor,
     weights: Tensor,
     updates: Tensor,
     n: int,
@@ -156,11 +184,11 @@ def scalar_table(
 ) -> Tensor:
     """(n, N_SCALARS) float64 in LAYER_SCALARS order, as stats.layer_scalars gives them.
 
-    `weights` is (n, 2): norm and std before the step; `updates` (n, 1) the update's std.
+    `grad` and `weights` are (n, 2): the gradient's and the weight's (before the step) norm
+    and std; `updates` (n, 1) the update's std.
     """
     act = per_layer(acts, n, nan_row(3, ref), lambda a: _act_scalars(a, buffers))
     og = per_layer(out_grads, n, nan_row(2, ref), lambda g: moments(g, buffers)[:, 1:])
-    grad = per_layer(grads, n, nan_row(2, ref), lambda g: norm_std(g, buffers))
     w_std = weights[:, 1:2]
     ratios = torch.cat([grad[:, 1:2] / w_std, updates / w_std], dim=1)
     nan = torch.full((n, 1), math.nan, dtype=torch.float32, device=ref.device)
