@@ -112,7 +112,6 @@ class Batches:
 def bare_step(config: Config) -> Callable[[], None]:
     trainer = Trainer(config.spec())
     model, optimizer, batches = trainer.model, trainer.optimizer, Batches(trainer, config.batch)
-    model.set_capture(False)
 
     def step() -> None:
         x, y = batches.next()
@@ -124,44 +123,57 @@ def bare_step(config: Config) -> Callable[[], None]:
     return step
 
 
-def captured_step(config: Config, after: Callable[[list, int], None]) -> Callable[[], None]:
-    """The bare step with activations kept (and their gradients), then `after(blocks, step)`."""
+class Kept:
+    """Each block's Linear output, activation output and its gradient, kept by hooks of our own
+    (as a user's logger would take them) on every step."""
+
+    def __init__(self, block: torch.nn.Module) -> None:
+        self.block = block
+        self.preact = self.act = self.out_grad = None
+        block.linear.register_forward_hook(lambda _m, _i, out: setattr(self, "preact", out))
+        block.act.register_forward_hook(self._keep_act)
+
+    def _keep_act(self, _module: torch.nn.Module, _inputs: tuple, out: torch.Tensor) -> None:
+        self.act = out
+        if out.requires_grad:
+            out.register_hook(lambda grad: setattr(self, "out_grad", grad))
+
+
+def captured_step(config: Config, after: Callable[[list[Kept], int], None]) -> Callable[[], None]:
+    """The bare step with activations kept (and their gradients), then `after(kept, step)`."""
     trainer = Trainer(config.spec())
     model, optimizer, batches = trainer.model, trainer.optimizer, Batches(trainer, config.batch)
-    blocks = list(model.blocks)
+    kept = [Kept(block) for block in model.blocks]
     count = [0]
 
     def step() -> None:
         x, y = batches.next()
-        model.set_capture(True)
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        after(blocks, count[0])
+        after(kept, count[0])
         count[0] += 1
 
     return step
 
 
-def floor_read(blocks: list, step: int) -> None:
+def floor_read(kept: list[Kept], step: int) -> None:
     sums = []
-    for block in blocks:
-        _, act = block.captured
-        sums += [act.detach().sum(), block.out_grad.sum(), block.linear.weight.grad.sum()]
+    for k in kept:
+        sums += [k.act.detach().sum(), k.out_grad.sum(), k.block.linear.weight.grad.sum()]
     torch.stack(sums).tolist()
 
 
-def tensorboard_logger(folder: str) -> Callable[[list, int], None]:
+def tensorboard_logger(folder: str) -> Callable[[list[Kept], int], None]:
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(folder, max_queue=1000, flush_secs=3600)
 
-    def log(blocks: list, step: int) -> None:
-        for i, block in enumerate(blocks):
-            pre, act = block.captured
-            act, out_grad = act.detach(), block.out_grad
-            weight, grad = block.linear.weight.detach(), block.linear.weight.grad
+    def log(kept: list[Kept], step: int) -> None:
+        for i, k in enumerate(kept):
+            pre, act, out_grad = k.preact, k.act.detach(), k.out_grad
+            weight, grad = k.block.linear.weight.detach(), k.block.linear.weight.grad
             name = f"L{i + 1}"
             writer.add_histogram(f"{name}/act", act, step)
             writer.add_histogram(f"{name}/grad", grad, step)

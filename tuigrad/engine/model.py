@@ -2,19 +2,20 @@
 
 A block is Linear -> [Norm] -> Activation -> [Dropout] ("pre" norm, as in the course) or
 Linear -> Activation -> [Norm] -> [Dropout] ("post"), with a skip around it when residual
-(through a bias-free projection where the widths differ). When asked to capture, each block
-keeps its Linear output and its activation output, and the latter's gradient after backward
-(`out_grad`).
+(through a bias-free projection where the widths differ). When asked to measure, each block
+takes the statistics of its Linear output and of its activation output as it runs, and those
+of the activation's gradient as backward reaches it: while each is still in the cache, and
+without keeping any of them alive past its use.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
 
-from tuigrad.engine import registry
+from tuigrad.engine import registry, stats
 from tuigrad.engine.layout import head_spec
 from tuigrad.spec import LayerSpec, Spec
 
@@ -37,6 +38,16 @@ class Dropout(nn.Module):
         return x * keep / (1 - self.p)
 
 
+@dataclass
+class Measured:
+    """What a measuring block took as it ran (None: that pass did not reach it)."""
+
+    forward: Tensor | None = None  # (6,) stats.forward_scalars of its output
+    backward: Tensor | None = None  # (2,) stats.backward_scalars of the output's gradient
+    act_hist: Tensor | None = None  # (2 + bins,) its output's histogram
+    rows: int = 0  # rows of the batch measured
+
+
 class Block(nn.Module):
     """One monitored layer: a hidden block, or the head (a Linear alone)."""
 
@@ -53,9 +64,10 @@ class Block(nn.Module):
         self.activation = "identity" if is_head else layer.activation
         self.linear = nn.utils.skip_init(nn.Linear, width_in, layer.width)
         registry.init_linear(self.linear, layer, gen)
-        self.capture = False
-        self.captured: tuple[Tensor, Tensor] | None = None  # (preact, act)
-        self.out_grad: Tensor | None = None  # dLoss/d(act), after backward
+        self.measuring = False
+        self.rows = 0  # with measuring: the first `rows` rows of the batch (0: all of them)
+        self.bins = 0  # with measuring: the activation histogram's bins (0: none)
+        self.measured = Measured()
         if is_head:
             self.norm, self.act, self.drop, self.proj = None, nn.Identity(), None, None
             self.residual = False
@@ -83,18 +95,26 @@ class Block(nn.Module):
         if self.residual:
             out = out + (self.proj(x) if self.proj is not None else x)
 
-        if self.capture:
-            self.out_grad = None
+        if self.measuring:
+            self._measure_forward(z, a)
             if a.requires_grad:
-                # NOTE: a hook keeps the gradient itself; retain_grad would keep a copy of it,
-                # a full pass over the activations of every layer on each sampled step.
-                # Autograd never adds into a gradient someone else still holds.
-                a.register_hook(self._keep_out_grad)
-            self.captured = (z, a)
+                a.register_hook(self._measure_backward)
         return out
 
-    def _keep_out_grad(self, grad: Tensor) -> None:
-        self.out_grad = grad
+    def _first_rows(self, t: Tensor) -> Tensor:
+        return t[: self.rows] if self.rows and self.rows < len(t) else t
+
+    def _measure_forward(self, z: Tensor, a: Tensor) -> None:
+        act = self._first_rows(a.detach())
+        m = self.measured
+        m.rows = len(act)
+        m.forward = stats.forward_scalars(act, self._first_rows(z.detach()), self.activation)
+        m.act_hist = stats.act_histogram(act, self.activation, self.bins) if self.bins else None
+
+    def _measure_backward(self, grad: Tensor) -> None:
+        # dLoss/d(act), as backward reaches it; it is left as it is and not kept.
+        out_grad = self._first_rows(grad.detach())
+        self.measured.backward = stats.backward_scalars(out_grad, out_grad)
 
 
 class Net(nn.Module):
@@ -109,17 +129,18 @@ class Net(nn.Module):
             width_in = layer.width
         blocks.append(Block(width_in, head_spec(spec), gen, is_head=True))
         self.blocks = nn.ModuleList(blocks)
-        self.capturing = False
+        self.measuring = False
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.blocks:
             x = block(x)
         return x
 
-    def set_capture(self, on: bool) -> None:
-        if not on and not self.capturing:
-            return  # nothing kept: a plain step pays nothing here
-        self.capturing = on
+    def set_measuring(self, on: bool, rows: int = 0, bins: int = 0) -> None:
+        """Measure the next passes (the first `rows` rows; activation histograms of `bins`)."""
+        if not on and not self.measuring:
+            return  # a plain step pays nothing here
+        self.measuring = on
         for block in self.blocks:
-            block.capture = on
-            block.captured = block.out_grad = None
+            block.measuring, block.rows, block.bins = on, rows, bins
+            block.measured = Measured()

@@ -117,6 +117,42 @@ def unit_rows(t: Tensor, channel_dim: int = -1) -> Tensor:
     return t.movedim(channel_dim, -1).reshape(-1, t.shape[channel_dim])
 
 
+def forward_scalars(act: Tensor | None, preact: Tensor | None, activation: str) -> Tensor:
+    """(6,) float32: act_mean, act_std, act_saturated, act_dead, unit_spread, preact_std.
+
+    The first six of LAYER_SCALARS, from what the forward pass gives: a trainer can take them
+    as each layer runs, while its output is still in the cache.
+    """
+    ref = act if act is not None else preact
+    nan = _nan(ref)
+    if act is not None and act.numel() > 1:
+        act_mean = act.float().mean()
+        act_std = std_norm(act, ref, act_mean)[0]
+        acts = [act_mean, act_std, saturated_fraction(act, activation)]
+        acts += [dead_fraction(act, activation), unit_spread(act)]
+    else:
+        acts = [nan] * 5
+    return torch.stack([*acts, std_norm(preact, ref)[0]])
+
+
+def backward_scalars(out_grad: Tensor | None, ref: Tensor) -> Tensor:
+    """(2,) float32: out_grad_std, out_grad_norm (the next two of LAYER_SCALARS)."""
+    return torch.stack(std_norm(out_grad, ref))
+
+
+def weight_scalars(
+    weight: Tensor | None, weight_grad: Tensor | None, weight_after: Tensor | None, ref: Tensor
+) -> Tensor:
+    """(6,) float32: weight_norm, weight_std, weight_grad_norm, weight_grad_std,
+    grad_data_ratio, update_ratio (the last six of LAYER_SCALARS)."""
+    w_std, w_norm = std_norm(weight, ref)
+    g_std, g_norm = std_norm(weight_grad, ref)
+    update_std = _nan(ref)
+    if weight is not None and weight_after is not None:
+        update_std = std_norm(weight_after.float() - weight.float(), ref)[0]
+    return torch.stack([w_norm, w_std, g_norm, g_std, g_std / w_std, update_std / w_std])
+
+
 def layer_scalars(
     act: Tensor | None,
     preact: Tensor | None,
@@ -128,26 +164,13 @@ def layer_scalars(
 ) -> Tensor:
     """The layer's scalars in LAYER_SCALARS order, as a (N_SCALARS,) float32 tensor."""
     ref = next(t for t in (act, preact, out_grad, weight) if t is not None)
-    nan = _nan(ref)
-
-    if act is not None and act.numel() > 1:
-        act_mean = act.float().mean()
-        act_std = std_norm(act, ref, act_mean)[0]
-        acts = [act_mean, act_std, saturated_fraction(act, activation)]
-        acts += [dead_fraction(act, activation), unit_spread(act)]
-    else:
-        acts = [nan] * 5
-
-    w_std, w_norm = std_norm(weight, ref)
-    g_std, g_norm = std_norm(weight_grad, ref)
-    og_std, og_norm = std_norm(out_grad, ref)
-    update_std = nan
-    if weight is not None and weight_after is not None:
-        update_std = std_norm(weight_after.float() - weight.float(), ref)[0]
-    out = acts + [std_norm(preact, ref)[0], og_std, og_norm]
-    out += [w_norm, w_std, g_norm, g_std]
-    out += [g_std / w_std, update_std / w_std]
-    return torch.stack(out)
+    parts = [forward_scalars(act, preact, activation) if act is not None or preact is not None
+             else torch.full((6,), math.nan, device=ref.device)]  # fmt: skip
+    parts += [
+        backward_scalars(out_grad, ref),
+        weight_scalars(weight, weight_grad, weight_after, ref),
+    ]
+    return torch.cat(parts)
 
 
 def total_norm(tensors: list[Tensor], ref: Tensor) -> Tensor:
@@ -275,11 +298,17 @@ def layer_histograms(
     weight: Tensor | None,
     activation: str,
     bins: int,
+    act_hist: Tensor | None = None,
 ) -> Tensor:
-    """(3, 2 + bins) float64 in HISTOGRAMS order (act, grad, weight): lo, hi, counts."""
-    ref = next(t for t in (act, weight_grad, weight) if t is not None)
+    """(3, 2 + bins) float64 in HISTOGRAMS order (act, grad, weight): lo, hi, counts.
+
+    `act_hist`, when given, is the activation histogram already taken (then `act` is unused).
+    """
+    ref = next(t for t in (act, weight_grad, weight, act_hist) if t is not None)
+    if act_hist is None:
+        act_hist = act_histogram(act, activation, bins) if act is not None else None
     rows = [
-        act_histogram(act, activation, bins) if act is not None else _empty_hist(bins, ref),
+        act_hist if act_hist is not None else _empty_hist(bins, ref),
         grad_histogram(weight_grad, bins) if weight_grad is not None else _empty_hist(bins, ref),
         weight_histogram(weight, bins) if weight is not None else _empty_hist(bins, ref),
     ]

@@ -125,11 +125,12 @@ class Trainer:
         x, y = self._batch()
         val = self._validate() if sampled and k >= self._next_val else None
 
-        out, loss = self._forward_backward(x, y, capture=sampled)
+        bins = self._bins_due(k) if sampled else 0
+        out, loss = self._forward_backward(x, y, sampled, bins)
         grads = self._grads(loss, sampled)
         if grads is None:  # non-finite on a step that was not sampled: measure it again
-            sampled = True
-            out, loss = self._forward_backward(x, y, capture=True)
+            sampled, bins = True, self._bins_due(k)
+            out, loss = self._forward_backward(x, y, True, bins)
             grads = self._grads(loss, sampled)
         grad_norm, grad_norm_clipped, clipped, pre_clip = grads
 
@@ -142,9 +143,9 @@ class Trainer:
         if not sampled:
             return None
         frame = self._frame(
-            k, lr, out, y, loss, grad_norm, grad_norm_clipped, clipped, pre_clip, before, val
+            k, lr, out, y, loss, grad_norm, grad_norm_clipped, clipped, pre_clip, before, val, bins
         )
-        self.model.set_capture(False)
+        self.model.set_measuring(False)
         return frame
 
     def measure(self, backward: bool = True, histograms: bool = True) -> Frame:
@@ -155,13 +156,14 @@ class Trainer:
         x, y = self._batch(peek=True)
         buffers = [b.detach().clone() for b in self.model.buffers()]  # BatchNorm running stats
         rng = self._dropout_gen.get_state()
+        bins = self.spec.probe.bins if histograms else 0
         if backward:
-            out, loss = self._forward_backward(x, y, capture=True)
+            out, loss = self._forward_backward(x, y, True, bins)
             grads = [p.grad for p in self.params if p.grad is not None]
             grad_norm = stats.total_norm(grads, loss)
             pre_clip = [b.linear.weight.grad for b in self.model.blocks]
         else:
-            self.model.set_capture(True)
+            self.model.set_measuring(True, self.spec.probe.act_rows, bins)
             with torch.no_grad():
                 out = self.model(x)
                 loss = self._loss(out, y)
@@ -169,9 +171,9 @@ class Trainer:
         nan = torch.tensor(math.nan, device=self.device)
         frame = self._frame(
             self.step_count, self.lr_at(self.step_count), out, y, loss, grad_norm, grad_norm,
-            nan, pre_clip, None, None, histograms,
+            nan, pre_clip, None, None, bins,
         )  # fmt: skip
-        self.model.set_capture(False)
+        self.model.set_measuring(False)
         self.optimizer.zero_grad(set_to_none=True)
         for saved, buf in zip(buffers, self.model.buffers(), strict=True):
             buf.copy_(saved)
@@ -196,10 +198,12 @@ class Trainer:
             return F.cross_entropy(out, y, reduction=reduction)
         return F.mse_loss(out, y, reduction=reduction)
 
-    def _forward_backward(self, x: Tensor, y: Tensor, capture: bool) -> tuple[Tensor, Tensor]:
+    def _forward_backward(
+        self, x: Tensor, y: Tensor, measure: bool, bins: int = 0
+    ) -> tuple[Tensor, Tensor]:
         if not self.model.training:  # walking the modules costs more than a small layer
             self.model.train()
-        self.model.set_capture(capture)
+        self.model.set_measuring(measure, self.spec.probe.act_rows, bins)
         out = self.model(x)  # (batch, outputs)
         loss = self._loss(out, y)
         self.optimizer.zero_grad(set_to_none=True)
@@ -273,7 +277,7 @@ class Trainer:
             return nan, nan
 
         self.model.eval()
-        self.model.set_capture(False)
+        self.model.set_measuring(False)
         total, correct = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
         with torch.no_grad():
             for i in range(0, len(x), VAL_CHUNK):
@@ -285,12 +289,13 @@ class Trainer:
         accuracy = correct / len(x) if self.data.classification else nan
         return total / len(x), accuracy
 
-    def _hist_due(self, step: int) -> bool:
+    def _bins_due(self, step: int) -> int:
+        """The histograms' bins if a sampled `step` takes them (0: not this one)."""
         if step < self._next_hist:
-            return False
+            return 0
         every = self.spec.probe.hist_every or self.spec.probe.every
         self._next_hist = (step // every + 1) * every
-        return True
+        return self.spec.probe.bins
 
     def _frame(
         self,
@@ -305,34 +310,28 @@ class Trainer:
         pre_clip: list[Tensor] | None,
         before: list[Tensor] | None,
         val: tuple[Tensor, Tensor] | None,
-        histograms: bool | None = None,
+        bins: int,
     ) -> Frame:
-        probe = self.spec.probe
-        due = self._hist_due(k) if histograms is None else histograms
-        bins = probe.bins if due else 0
+        """The frame of a measured step: the blocks took their forward and backward statistics
+        as they ran; the weights' are taken here."""
         rows = []
+        nan = torch.full((6,), math.nan, device=self.device)  # for a pass that did not run
         for i, block in enumerate(self.model.blocks):
-            preact, act = block.captured  # (batch, width) each
-            out_grad = block.out_grad
-            if probe.act_rows and probe.act_rows < len(act):
-                r = probe.act_rows
-                preact, act = preact[:r], act[:r]
-                out_grad = out_grad[:r] if out_grad is not None else None
+            m = block.measured
             weight = block.linear.weight.detach()
             w_before, w_after = (before[i], weight) if before is not None else (weight, None)
             g = pre_clip[i] if pre_clip is not None else None
-            rows.append(
-                stats.measure_layer(
-                    act.detach(),
-                    preact.detach(),
-                    out_grad,
-                    w_before,
-                    g,
-                    w_after,
-                    block.activation,
-                    bins,
+            forward = m.forward if m.forward is not None else nan
+            backward = m.backward if m.backward is not None else nan[:2]
+            scalars = [forward, backward, stats.weight_scalars(w_before, g, w_after, weight)]
+            row = torch.cat(scalars).double()
+            if bins:
+                hists = stats.layer_histograms(
+                    None, g, w_before, block.activation, bins, m.act_hist
                 )
-            )
+                row = torch.cat([row, hists.reshape(-1)])
+            rows.append(row)
+        act_rows = self.model.blocks[0].measured.rows
 
         nan = torch.tensor(math.nan, device=self.device)
         val_loss, val_acc = val if val is not None else (nan, nan)
@@ -351,7 +350,7 @@ class Trainer:
             .cpu()
             .numpy()
         )
-        return self._to_frame(k, lr, host, layer_rows.shape, bins, len(act))
+        return self._to_frame(k, lr, host, layer_rows.shape, bins, act_rows)
 
     def _accuracy(self, out: Tensor, y: Tensor) -> Tensor:
         if not self.data.classification:
