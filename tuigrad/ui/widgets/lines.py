@@ -21,15 +21,19 @@ class LineStyles:
     def strip(self, line: Line, width: int) -> Strip:
         segments = []
         get = self._widget.get_component_rich_style
+        # NOTE: plain runs and padding take the widget's own style, never None: Textual's
+        # monochrome filter (NO_COLOR) fails on a segment without a style, and an unstyled
+        # cell shows the terminal's background instead of the theme's.
+        plain = self._widget.rich_style
         for text, cls in line:
             if not text:
                 continue
-            style = get(f"{self._prefix}--{cls}") if cls else None
+            style = get(f"{self._prefix}--{cls}") if cls else plain
             if segments and segments[-1].style == style:
                 segments[-1] = Segment(segments[-1].text + text, style)
             else:
                 segments.append(Segment(text, style))
-        return Strip(segments).adjust_cell_length(width)
+        return Strip(segments).adjust_cell_length(width, plain)
 
 
 class Lines(Widget):
@@ -74,7 +78,7 @@ class Lines(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self._lines):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         strip = self._strips.get(y)
         if strip is None or strip.cell_length != width:
             strip = self._strips[y] = self._styles.strip(self._lines[y], width)
