@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pyte
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from tests.ui_frames import frames_for, scripted
+from tests.ui_frames import frames_for, screen_text, scripted
 from tuigrad.sources.scripted import spec_layers
 from tuigrad.spec import Spec
 from tuigrad.ui import TuigradApp
@@ -33,6 +34,21 @@ class Terminal:
     def cells(self) -> list[list[pyte.screens.Char]]:
         s = self.screen
         return [[s.buffer[y][x] for x in range(s.columns)] for y in range(s.lines)]
+
+
+def record_updates(app: TuigradApp, console: Console) -> list[str]:
+    """What the app writes to the terminal for each update from now on (before compacting)."""
+    chunks: list[str] = []
+    display = app._display
+
+    def record(screen, renderable) -> None:  # noqa: ANN001
+        # NOTE: headless, Textual renders every update but writes none: keep what it would write.
+        if renderable is not None and hasattr(renderable, "render_segments"):
+            chunks.append(renderable.render_segments(console))
+        display(screen, renderable)
+
+    app._display = record
+    return chunks
 
 
 def same_screens(chunks: list[str], width: int, height: int) -> tuple[int, int]:
@@ -63,16 +79,7 @@ async def test_the_dashboard_draws_the_same_screen_in_fewer_bytes(color_system, 
     frames = frames_for(spec_layers(SPEC), 30)
     app = TuigradApp(source)
     console = Console(color_system=color_system, force_terminal=True, file=io.StringIO())
-    chunks: list[str] = []
-    display = app._display
-
-    def record(screen, renderable) -> None:  # noqa: ANN001
-        # NOTE: headless, Textual renders every update but writes none: keep what it would write.
-        if renderable is not None and hasattr(renderable, "render_segments"):
-            chunks.append(renderable.render_segments(console))
-        display(screen, renderable)
-
-    app._display = record
+    chunks = record_updates(app, console)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         chunks.append(app.screen._compositor.render_update(full=True).render_segments(console))
@@ -83,6 +90,25 @@ async def test_the_dashboard_draws_the_same_screen_in_fewer_bytes(color_system, 
     assert len(chunks) > len(frames) // 2
     raw, compact = same_screens(chunks, 120, 40)
     assert compact < ratio * raw
+
+
+async def test_a_new_frame_does_not_send_the_layer_names_and_configs_again():
+    source = scripted(SPEC, steps=20, shown=1)
+    frames = frames_for(spec_layers(SPEC), 25)
+    app = TuigradApp(source)
+    chunks = record_updates(app, Console(force_terminal=True, file=io.StringIO()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        summaries = {info.summary for info in source.layers}
+        assert all(summary in screen_text(app) for summary in summaries)
+        chunks.clear()
+        for frame in frames[1:6]:
+            source.push([frame])
+            app.poll()
+            await pilot.pause()
+    sent = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", "".join(chunks))
+    assert "step 5" in sent and any(ch in sent for ch in "▁▂▃▄▅▆▇█")  # rows were redrawn
+    assert not [summary for summary in summaries if summary in sent]
 
 
 def test_styles_reset_moves_and_unknown_sequences_draw_the_same():
