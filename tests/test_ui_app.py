@@ -394,6 +394,19 @@ async def test_resize_from_large_to_80x24_stays_usable(tmp_path):
         assert "mean ±std" in screen_text(app)
 
 
+async def test_no_color_draws_the_dashboard(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # Textual takes it out of the environment again
+    app, source = make_app(tmp_path, shown=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        source.push(frames_for(spec_layers(SPEC), 3)[1:])
+        app.poll()
+        await pilot.pause()
+        # Textual's monochrome filter takes every cell's style: a cell without one broke it.
+        assert app.no_color
+        assert set(table_rows(screen_text(app))) == {"L1", "L2", "L3", "L4", "head"}
+
+
 async def test_ascii_mode_draws_without_block_characters(tmp_path):
     app, _ = make_app(tmp_path, ascii=True)
     async with app.run_test(size=(120, 40)) as pilot:
