@@ -154,6 +154,13 @@ class LayerTable(ScrollView, can_focus=True):
         self._view = TableView(self.infos, self.history, self.kind, width, self.glyphs, self.marked)
         return self._view
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        # A new theme: the strips drawn so far have the old colours.
+        self._styles.forget()
+        self._rows.clear()
+        self._header = (self._header[0], None)
+
     # Line API.
 
     def render_line(self, y: int) -> Strip:
@@ -169,7 +176,7 @@ class LayerTable(ScrollView, can_focus=True):
             return strip
         row = round(self.scroll_y) + y - 1
         if row >= len(self.infos):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._styles.plain)
         built, line, strip = self._rows.get(row, (None, (), None))
         if built is not view:
             line, strip = view.lines(row, row + 1)[row], None
