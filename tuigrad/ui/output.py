@@ -106,7 +106,7 @@ class CompactOutput:
         self._between: dict[tuple[Style | None, Style], str] = {}
 
     def compact(self, data: str) -> str:
-        """The bytes to write instead of `data`; the screen ends up the same."""
+        """What to write instead of `data`: fewer bytes, the same screen."""
         out: list[str] = []
         move = ""  # a cursor move not yet sent: dropped if another follows before any text
         parts = data.split("\x1b")
