@@ -2,12 +2,15 @@
 
     python benchmarks/bench_ui.py frame-time [--layers 50] [--size 200x60] [--frames 200]
     python benchmarks/bench_ui.py bytes [--layers 20] [--size 120x40] [--fps 10] [--seconds 10]
+        [--colors truecolor|256] [--dump FILE]
 
 frame-time runs the app headless over scripted frames and measures, per new frame, the CPU time
 of the poll (history update, lines rebuilt for the visible rows), of the event-loop work and
 paint that follow until the app is idle, and of a full repaint of the screen (as on a resize).
 bytes runs the app in a child process under a pseudo-terminal of the given size, with a scripted
-source releasing frames faster than the redraw rate, and counts what it writes after start-up.
+source releasing frames faster than the redraw rate, and counts what it writes after start-up
+(to FILE with --dump). Colours are 24-bit unless --colors 256, or COLORTERM is set to something
+else than truecolor (`TERM=xterm-256color COLORTERM= ... bytes`).
 """
 
 from __future__ import annotations
@@ -120,28 +123,35 @@ def measure_bytes(args: argparse.Namespace) -> dict:
     cmd += ["--rate", str(args.rate), "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
     cmd += ["--base", str(args.base)]
     cmd += ["--ascii"] if args.ascii else []
-    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT))
+    env["COLORTERM"] = "truecolor" if args.colors == "truecolor" else ""
     proc = subprocess.Popen(
         cmd, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
     )
     os.close(slave)
 
-    def read_for(seconds: float) -> int:
+    def read_for(seconds: float, keep: list[bytes] | None = None) -> int:
         total, end = 0, time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             ready, _, _ = select.select([master], [], [], left)
             if ready:
                 try:
-                    total += len(os.read(master, 65536))
+                    data = os.read(master, 65536)
                 except OSError:
                     break
+                total += len(data)
+                if keep is not None:
+                    keep.append(data)
         return total
 
     # Wait for the first screen (making the frames takes a while), then let it settle.
     ready, _, _ = select.select([master], [], [], 120)
     startup = read_for(args.warmup)
     usage0 = _child_cpu(proc.pid)
-    counted = read_for(args.seconds)
+    kept: list[bytes] = []
+    counted = read_for(args.seconds, kept)
+    if args.dump:
+        Path(args.dump).write_bytes(b"".join(kept))
     usage1 = _child_cpu(proc.pid)
     os.write(master, b"q")
     read_for(1.0)
@@ -163,7 +173,7 @@ def print_bytes(args: argparse.Namespace) -> None:
     cols, rows = args.size
     print(
         f"{cols}x{rows}, {args.layers} layers, --fps {args.fps}, frames at {args.rate:g}/s"
-        f"{' --ascii' if args.ascii else ''}: {r['kib_per_s']:.1f} KiB/s over {args.seconds:g} s"
+        f", {args.colors} colours{' --ascii' if args.ascii else ''}: {r['kib_per_s']:.1f} KiB/s over {args.seconds:g} s"
         f" (start-up {r['startup_kib']:.0f} KiB), app CPU {r['cpu_pct']:.0f}% of one core"
     )
 
@@ -177,6 +187,7 @@ def bytes_args(
     rate: float = 200.0,
     ascii: bool = False,
     base: int = 200,
+    colors: str = "truecolor",
 ) -> argparse.Namespace:
     """The arguments of `bytes`, for callers in Python."""
     return argparse.Namespace(
@@ -188,6 +199,8 @@ def bytes_args(
         rate=rate,
         ascii=ascii,
         base=base,
+        colors=colors,
+        dump=None,
     )
 
 
@@ -199,6 +212,13 @@ def _child_cpu(pid: int) -> float | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _colors_from_env() -> str:
+    colorterm = os.environ.get("COLORTERM")
+    return (
+        "256" if colorterm is not None and colorterm not in ("truecolor", "24bit") else "truecolor"
+    )
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -225,6 +245,9 @@ def main() -> None:
         p.add_argument("--warmup", type=float, default=3.0)
         p.add_argument("--ascii", action="store_true")
         p.add_argument("--base", type=int, default=200, help="distinct synthetic frames made")
+    p = sub.choices["bytes"]
+    p.add_argument("--colors", choices=("truecolor", "256"), default=_colors_from_env())
+    p.add_argument("--dump", type=Path, help="write what was counted to this file")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     {"frame-time": frame_time, "bytes": print_bytes, "child": child}[args.what](args)

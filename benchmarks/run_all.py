@@ -158,6 +158,13 @@ def terminal_bytes(report: Report, quick: bool) -> None:
             "<= 100 KiB/s", f"{r['kib_per_s']:.1f} KiB/s", r["kib_per_s"] <= 100,
             f"app CPU {r['cpu_pct']:.0f}% of a core")
     )  # fmt: skip
+    args.colors = "256"
+    r = bench_ui.measure_bytes(args)
+    report.add(
+        Row("the same in a 256-colour terminal (TERM=xterm-256color, no COLORTERM)",
+            "reported", f"{r['kib_per_s']:.1f} KiB/s", None,
+            f"app CPU {r['cpu_pct']:.0f}% of a core")
+    )  # fmt: skip
 
 
 def render(report: Report, quick: bool) -> None:

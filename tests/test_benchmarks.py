@@ -31,6 +31,7 @@ def test_every_figure_has_a_row(results: str) -> None:
         "TensorBoard",
         "training throughput, app open",
         "bytes/s to the terminal",
+        "the same in a 256-colour terminal",
         "dashboard render time per frame",
         "run file: bytes per layer per frame",
         "run file: write cost per frame",

@@ -329,6 +329,50 @@ async def test_a_deep_net_scrolls_with_rows_under_their_labels(tmp_path):
             assert ln[col : col + 5].strip() == f"{math.log10(latest[i].weight_grad_norm):+.1f}"
 
 
+def assert_rows_beside_their_labels(app: TuigradApp) -> list[str]:
+    """Every row shown carries its own layer's numbers: the "now" column is log10 of the
+    weight-gradient norm of the layer named on its left. Returns the names shown."""
+    lines = screen_text(app).splitlines()
+    header = next(i for i, ln in enumerate(lines) if ln.startswith("layer"))
+    col = lines[header].index("now")
+    rows = [ln for ln in lines[header + 1 :] if ln[:1] in "Lh" and ln[col : col + 5].strip()]
+    names = [info.name for info in app.source.layers]
+    latest = app.history.latest.layers
+    for ln in rows:
+        i = names.index(ln.split()[0])
+        assert ln[col : col + 5].strip() == f"{math.log10(latest[i].weight_grad_norm):+.1f}", ln
+    return [ln.split()[0] for ln in rows]
+
+
+async def test_rows_stay_beside_their_labels_with_keys_and_the_mouse_wheel(tmp_path):
+    from textual.events import MouseScrollDown, MouseScrollUp
+
+    app, source = make_app(tmp_path, spec=SPEC.with_values({"model.depth": 100}), steps=3)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(LayerTable)
+        shown = [assert_rows_beside_their_labels(app)]
+        for key in ("down", "down", "pagedown", "end", "up", "pageup", "home"):
+            await pilot.press(key)
+            await pilot.pause()
+            shown.append(assert_rows_beside_their_labels(app))
+        # The wheel over the names scrolls the table, and so does the wheel over the table.
+        for widget, event in [(table.labels, MouseScrollDown)] * 3 + [(table, MouseScrollUp)]:
+            await pilot._post_mouse_events([event], widget, offset=(1, 3))
+            await pilot.pause()
+            shown.append(assert_rows_beside_their_labels(app))
+        # A new frame while scrolled redraws the rows where they are.
+        source.push(frames_for(spec_layers(source.spec), 4)[3:])
+        app.poll()
+        await pilot.pause()
+        shown.append(assert_rows_beside_their_labels(app))
+    order = [info.name for info in source.layers]
+    firsts = [order.index(names[0]) for names in shown]  # the top row after each move
+    assert firsts[:3] == [0, 1, 2] and shown[4][-1] == "head" and firsts[7] == 0
+    assert 0 < firsts[8] < firsts[9] < firsts[10] and firsts[11] < firsts[10]
+    assert firsts[12] == firsts[11]
+
+
 async def test_resize_from_large_to_80x24_stays_usable(tmp_path):
     app, _ = make_app(tmp_path, spec=SPEC.with_values({"model.depth": 20}))
     async with app.run_test(size=(200, 60)) as pilot:
@@ -348,6 +392,19 @@ async def test_resize_from_large_to_80x24_stays_usable(tmp_path):
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         assert "mean ±std" in screen_text(app)
+
+
+async def test_no_color_draws_the_dashboard(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # Textual takes it out of the environment again
+    app, source = make_app(tmp_path, shown=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        source.push(frames_for(spec_layers(SPEC), 3)[1:])
+        app.poll()
+        await pilot.pause()
+        # Textual's monochrome filter takes every cell's style: a cell without one broke it.
+        assert app.no_color
+        assert set(table_rows(screen_text(app))) == {"L1", "L2", "L3", "L4", "head"}
 
 
 async def test_ascii_mode_draws_without_block_characters(tmp_path):

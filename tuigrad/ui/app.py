@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
@@ -18,6 +19,7 @@ from tuigrad.diagnosis import Diagnoser, Finding
 from tuigrad.errors import SpecError
 from tuigrad.sources.base import FrameSource, RunState, SourceStatus
 from tuigrad.spec import Spec
+from tuigrad.ui.driver import compact_driver
 from tuigrad.ui.findings import Applied, RunSummary
 from tuigrad.ui.glyphs import ASCII, UNICODE
 from tuigrad.ui.history import RunHistory
@@ -82,6 +84,10 @@ class TuigradApp(App):
         self.previous: RunSummary | None = None  # how the run before this one ended
         self.applied: Applied | None = None  # the last fix applied from a finding
         self.dashboard = DashboardScreen()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, sending style changes as differences."""
+        return compact_driver(super().get_driver_class())
 
     def on_mount(self) -> None:
         self._scrollbar_renderer = ScrollBar.renderer

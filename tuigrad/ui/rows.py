@@ -23,6 +23,7 @@ Line = tuple[Run, ...]
 # Styles that show on blank cells (reverse video): a separator space after them stays plain.
 SOLID = frozenset({"marked"})
 HIST_KINDS = ("act_hist", "grad_hist", "weight_hist")
+LABELS = ("name", "config")  # the columns that name a row, left of the others
 HIST_TITLES = {"act_hist": "activations", "grad_hist": "log10|gW|", "weight_hist": "weights"}
 BOUNDED = ("tanh", "sigmoid")
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu")
@@ -56,7 +57,8 @@ def changed_spans(old: Line, new: Line) -> list[tuple[int, int]] | None:
 
 
 class TableView:
-    """The table of one frame at one width: call `header()` and `lines(start, stop)`."""
+    """The table of one frame at one width: `header()` and `lines(start, stop)` for the columns
+    of numbers and charts, `label_header()` and `labels(start, stop)` for those that name a row."""
 
     def __init__(
         self,
@@ -72,8 +74,13 @@ class TableView:
         # Two cells more than the longest name: room for the marker of a finding's layers.
         name_w = max((len(info.name) for info in infos), default=4) + 2
         config_w = max((len(info.summary) for info in infos), default=8)
-        self.cols = fit_columns(width, name_w, config_w)
-        self.widths = dict(self.cols)
+        cols = fit_columns(width, name_w, config_w)
+        self.widths = dict(cols)
+        # The name and config columns are drawn apart (they change only with the rows shown),
+        # each with the gap after it: the rest of the table starts at `label_width`.
+        self.label_cols = [(key, w) for key, w in cols if key in LABELS]
+        self.cols = [(key, w) for key, w in cols if key not in LABELS]
+        self.label_width = sum(w + 1 for _, w in self.label_cols)
         self.recent = history.grad_log(self.widths.get("grad", 0))  # (k, layers)
         self.scale = charts.scale(self.recent)
         latest = self.recent[-1] if len(self.recent) else np.zeros(0)
@@ -81,12 +88,24 @@ class TableView:
         self.strongest = float(finite.max()) if finite.size else math.nan
         self.bins = self._shared_bins()
 
+    def label_header(self) -> Line:
+        titles = {"name": "layer", "config": "config"}
+        text = "".join(fit(titles[key], w, self.glyphs) + " " for key, w in self.label_cols)
+        return ((text, "header"),)
+
+    def labels(self, start: int, stop: int) -> dict[int, Line]:
+        """The name and config of layers start..stop-1 (0-based rows), each with its gap."""
+        out = {}
+        for row in range(start, min(stop, len(self.infos))):
+            info = self.infos[row]
+            cells = {"name": self._name(info.name), "config": (info.summary, "config")}
+            out[row] = self._join([cells[key] for key, _ in self.label_cols], self.label_cols)
+        return out
+
     def header(self) -> Line:
         g = self.glyphs
         lo, hi = self.scale
         titles = {
-            "name": "layer",
-            "config": "config",
             "grad": f"log10|gW| {lo:+.0f}{g.ellipsis}{hi:+.0f}",
             "gval": "now",
             "hist": HIST_TITLES[self.kind] + (self.bins[2] if self.bins else ""),
@@ -108,27 +127,26 @@ class TableView:
         for row in range(start, stop):
             info = self.infos[row]
             stats = self.history.layer_stats[row] if row < len(self.history.layer_stats) else None
-            cells = {"name": self._name(info.name), "config": (info.summary, "config")}
+            cells = {}
             if stats is not None:
-                cells.update(self._cells(info, stats, sparks[row - start], hists[row - start]))
-            out[row] = self._join([cells.get(key, ("", "muted")) for key, _ in self.cols])
+                cells = self._cells(info, stats, sparks[row - start], hists[row - start])
+            line = self._join([cells.get(key, ("", "muted")) for key, _ in self.cols], self.cols)
+            out[row] = _without_last_gap(line)
         return out
 
-    def _join(self, cells: list[Run]) -> Line:
-        """The cells at their column widths, one space apart.
+    def _join(self, cells: list[Run], cols: list[tuple[str, int]]) -> Line:
+        """The cells at their column widths, each followed by a space.
 
         The space joins the run before it (one style change fewer per column: over SSH every
         escape sequence counts), except after a run whose style shows on blank cells.
         """
         runs: list[Run] = []
-        for (text, cls), (_, width) in zip(cells, self.cols, strict=True):
+        for (text, cls), (_, width) in zip(cells, cols, strict=True):
             text = fit(text, width, self.glyphs)
             if cls in SOLID:
                 runs += [(text, cls), (" ", "")]
             else:
                 runs.append((text + " ", cls))
-        last, cls = runs[-1]
-        runs[-1] = (last[:-1], cls)
         return tuple(run for run in runs if run[0])
 
     def _name(self, name: str) -> Run:
@@ -220,6 +238,13 @@ class TableView:
         first, end = min(int(u[0]) for u in used), max(int(u[-1]) for u in used) + 1
         edges = hists[0].edges
         return (first, end, f" {edges[first]:+.0f}{self.glyphs.ellipsis}{edges[end]:+.0f}")
+
+
+def _without_last_gap(line: Line) -> Line:
+    if not line:
+        return line
+    text, cls = line[-1]
+    return (*line[:-1], (text[:-1], cls)) if text[:-1] else line[:-1]
 
 
 def _hist_words(kind: str, stats: LayerStats | None, hist) -> Run | None:  # noqa: ANN001

@@ -151,6 +151,7 @@ class DashboardScreen(Screen):
             yield from self.charts
         yield self.findings
         with Horizontal(id="main"):
+            yield self.table.labels
             yield self.table
             with VerticalScroll(id="side"):
                 yield Static("", id="side-text", markup=False)

@@ -1,7 +1,13 @@
-"""One row per monitored layer, in model order, under a header that stays put while rows scroll."""
+"""One row per monitored layer, in model order, under a header that stays put while rows scroll.
+
+The name and config of each row are a widget of their own on the left (LayerLabels), so that
+Textual, which repaints a changed span of a line from the start of the widget, never sends them
+again when only the numbers and charts change. The table scrolls them with its rows.
+"""
 
 from __future__ import annotations
 
+from textual import events
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -10,15 +16,12 @@ from tuigrad.frames import LayerInfo
 from tuigrad.ui.glyphs import UNICODE, Glyphs
 from tuigrad.ui.history import RunHistory
 from tuigrad.ui.rows import HIST_KINDS, Line, TableView, changed_spans
-from tuigrad.ui.widgets.lines import LineStyles
+from tuigrad.ui.widgets.lines import Lines, LineStyles
 
-__all__ = ["HIST_KINDS", "LayerTable"]
+__all__ = ["HIST_KINDS", "LayerLabels", "LayerTable"]
 
 STYLES = (
     "header",
-    "name",
-    "marked",
-    "config",
     "muted",
     "spark",
     "faded",
@@ -30,17 +33,44 @@ STYLES = (
 )
 
 
+class LayerLabels(Lines):
+    """The name and config columns of the rows `table` shows; the mouse wheel scrolls the table."""
+
+    STYLE_PREFIX = "layer-labels"
+    COMPONENT_CLASSES = {f"layer-labels--{name}" for name in ("header", "name", "marked", "config")}
+
+    def __init__(self, table: LayerTable) -> None:
+        super().__init__(id=f"{table.id}-labels" if table.id else None)
+        self.table = table
+
+    def fit_width(self, width: int) -> None:
+        if self.styles.width is None or self.styles.width.value != width:
+            self.styles.width = width
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.table.scroll_relative(y=self.app.scroll_sensitivity_y, animate=False)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.table.scroll_relative(y=-self.app.scroll_sensitivity_y, animate=False)
+
+    def on_click(self) -> None:
+        self.table.focus()
+
+
 class LayerTable(ScrollView, can_focus=True):
     """Rows L1..head; row 0 is the column header and never scrolls.
 
     On new frames only the visible rows are rebuilt, and only lines whose text changed are
-    repainted; rows scrolled into view are built when first drawn.
+    repainted; rows scrolled into view are built when first drawn. Compose `labels` to its left.
     """
 
     COMPONENT_CLASSES = {f"layer-table--{name}" for name in STYLES}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.labels = LayerLabels(self)
         self.kind = "act_hist"
         self.infos: tuple[LayerInfo, ...] = ()
         self.history = RunHistory(())
@@ -49,6 +79,7 @@ class LayerTable(ScrollView, can_focus=True):
         self._view: TableView | None = None
         self._rows: dict[int, tuple[TableView, Line, Strip | None]] = {}
         self._header: tuple[Line, Strip | None] = ((), None)
+        self._labels_key: tuple = ()
 
     @property
     def glyphs(self) -> Glyphs:
@@ -94,15 +125,41 @@ class LayerTable(ScrollView, can_focus=True):
                 self._rows[row] = (view, old, strip)
         if dirty:
             self.refresh(*dirty)
+        self._show_labels(view)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.infos) + 1)
-        self._new_view()
+        self._show_labels(self._new_view())
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._show_labels(self._view or self._new_view())
+
+    def _show_labels(self, view: TableView) -> None:
+        """The labels of the rows shown, line for line beside them."""
+        top = round(self.scroll_y)
+        visible = max(self.scrollable_content_region.height - 1, 0)
+        # New frames leave the labels as they are: nothing to build then.
+        key = (self.infos, view.marked, view.label_cols, view.glyphs, top, visible)
+        if key == self._labels_key:
+            return
+        self._labels_key = key
+        rows = view.labels(top, top + visible)
+        self.labels.fit_width(view.label_width)
+        self.labels.show([view.label_header(), *(rows[row] for row in sorted(rows))])
 
     def _new_view(self) -> TableView:
-        width = self.scrollable_content_region.width
+        # The columns are laid out over the labels' width and the table's together.
+        width = self.labels.outer_size.width + self.scrollable_content_region.width
         self._view = TableView(self.infos, self.history, self.kind, width, self.glyphs, self.marked)
         return self._view
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        # A new theme: the strips drawn so far have the old colours.
+        self._styles.forget()
+        self._rows.clear()
+        self._header = (self._header[0], None)
 
     # Line API.
 
@@ -119,7 +176,7 @@ class LayerTable(ScrollView, can_focus=True):
             return strip
         row = round(self.scroll_y) + y - 1
         if row >= len(self.infos):
-            return Strip.blank(width)
+            return Strip.blank(width, self._styles.plain)
         built, line, strip = self._rows.get(row, (None, (), None))
         if built is not view:
             line, strip = view.lines(row, row + 1)[row], None

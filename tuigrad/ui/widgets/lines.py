@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -17,19 +18,35 @@ class LineStyles:
     def __init__(self, widget: Widget, prefix: str) -> None:
         self._widget = widget
         self._prefix = prefix
+        self._plain: Style | None = None
+
+    @property
+    def plain(self) -> Style:
+        """The widget's own style, for plain runs and padding (cached: it costs 16 us)."""
+        if self._plain is None:
+            self._plain = self._widget.rich_style
+        return self._plain
+
+    def forget(self) -> None:
+        """The widget's styles changed."""
+        self._plain = None
 
     def strip(self, line: Line, width: int) -> Strip:
         segments = []
         get = self._widget.get_component_rich_style
+        # NOTE: plain runs and padding take the widget's own style, never None: Textual's
+        # monochrome filter (NO_COLOR) fails on a segment without a style, and an unstyled
+        # cell shows the terminal's background instead of the theme's.
+        plain = self.plain
         for text, cls in line:
             if not text:
                 continue
-            style = get(f"{self._prefix}--{cls}") if cls else None
+            style = get(f"{self._prefix}--{cls}") if cls else plain
             if segments and segments[-1].style == style:
                 segments[-1] = Segment(segments[-1].text + text, style)
             else:
                 segments.append(Segment(text, style))
-        return Strip(segments).adjust_cell_length(width)
+        return Strip(segments).adjust_cell_length(width, plain)
 
 
 class Lines(Widget):
@@ -74,7 +91,7 @@ class Lines(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self._lines):
-            return Strip.blank(width)
+            return Strip.blank(width, self._styles.plain)
         strip = self._strips.get(y)
         if strip is None or strip.cell_length != width:
             strip = self._strips[y] = self._styles.strip(self._lines[y], width)
@@ -82,4 +99,5 @@ class Lines(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.forget()
         self._strips.clear()
