@@ -5,7 +5,8 @@
 Every variant trains its own copy of the same network (same spec, same seed) on one torch
 thread, in one process, in turns (benchmarks.common.interleaved):
 
-- bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
+- bare: forward, loss, backward, optimizer step, and nothing else (plain torch), on the
+  default variant's own network (they take turns training it);
 - default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
 - the PROBES below: `Trainer.step()` at other sampling settings, for comparison;
 - all: `Trainer.step()` measuring every statistic and every histogram at every step;
@@ -109,8 +110,14 @@ class Batches:
         return self.x[idx], self.y[idx]
 
 
-def bare_step(config: Config) -> Callable[[], None]:
-    trainer = Trainer(config.spec())
+def bare_step(config: Config, trainer: Trainer | None = None) -> Callable[[], None]:
+    """The plain torch step, on `trainer`'s own model and optimizer when given.
+
+    NOTE: two copies of the same network can differ by several percent in speed (where their
+    tensors landed in memory), so the default variant is timed on the same tensors as the
+    bare step it is compared with.
+    """
+    trainer = trainer or Trainer(config.spec())
     model, optimizer, batches = trainer.model, trainer.optimizer, Batches(trainer, config.batch)
 
     def step() -> None:
@@ -202,9 +209,10 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     torch.set_num_threads(1)
     tensorboard = has_tensorboard() if tensorboard is None else tensorboard
     default = ProbeSpec()
+    shipped = Trainer(config.spec(default))
     variants = {
-        "bare": bare_step(config),
-        "default": trainer_step(config, default),
+        "bare": bare_step(config, shipped),
+        "default": lambda: shipped.step(),
         **{name: trainer_step(config, probe) for name, (probe, _) in PROBES.items()},
         "floor": captured_step(config, floor_read),
     }

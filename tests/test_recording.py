@@ -242,17 +242,23 @@ async def test_the_app_names_each_recording_and_after_a_reset_how_to_compare(tmp
     recorder = Recorder(tmp_path / "r.tuigrad")
     source = FedSource(SPEC, recorder)
     app = RecordingApp(source, recorder)
+
+    async def notes(count: int) -> list[str]:
+        # The notice comes with the next poll: on a busy machine that can take a while.
+        for _ in range(100):
+            if len(app._notifications) >= count:
+                break
+            await pilot.pause(0.05)
+        return [n.message for n in app._notifications]
+
     async with app.run_test(size=(120, 30)) as pilot:
         source.feed(frames_for(layer_infos(SPEC), 3))
-        await pilot.pause(0.2)
-        notes = [n.message for n in app._notifications]
-        assert notes == [f"Recording to {tmp_path / 'r.tuigrad'}"]
+        assert await notes(1) == [f"Recording to {tmp_path / 'r.tuigrad'}"]
         await pilot.press("r")  # reset: the next frames start a new file
         await pilot.pause()
         assert source.commands[-1] == "reset"
         source.feed(frames_for(layer_infos(SPEC), 2))
-        await pilot.pause(0.2)
-        last = list(app._notifications)[-1].message
+        last = (await notes(2))[-1]
         first, second = tmp_path / "r.tuigrad", tmp_path / "r-2.tuigrad"
         assert last == f"Recording to {second}; compare: tuigrad compare {first} {second}"
     source.close()

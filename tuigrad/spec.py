@@ -213,7 +213,7 @@ class ProbeSpec:
     hist_every: int = field(default=50, metadata=_range(0, None))  # 0: same as every
     bins: int = field(default=40, metadata=_range(4, 512))
     act_rows: int = field(default=0, metadata=_range(0, None))  # 0: the whole batch
-    val_every: int = field(default=50, metadata=_range(0, None))  # 0: never validate
+    val_every: int = field(default=100, metadata=_range(0, None))  # 0: never validate
 
 
 @dataclass(frozen=True)

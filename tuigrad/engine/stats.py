@@ -18,6 +18,7 @@ Any tensor may be None (not measured); its statistics are then NaN.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -70,6 +71,42 @@ def std_norm(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> tuple
     if not (math.isfinite(sq) and math.isfinite(m)) or centred <= 0.5 * sq:
         return _std(x, ref, mean), norm
     return torch.tensor(math.sqrt(centred / (n - 1)), dtype=torch.float32), norm
+
+
+def each_std_norm(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
+    """(len(tensors), 2) float32: unbiased std and L2 norm of each tensor (NaN for None).
+
+    As `std_norm`, for a list at once: every norm in one operation, and on the CPU one
+    read-back for all of them; a tensor whose mean holds more than half of |x|^2 (or that is
+    not finite) takes the two-pass std.
+    """
+    present = [t.detach().float() for t in tensors if t is not None]
+    out = torch.full((len(tensors), 2), math.nan, dtype=torch.float32, device=ref.device)
+    if not present:
+        return out
+    norms = torch.stack(torch._foreach_norm(present))
+    if not is_host(ref):
+        stds = torch.stack([_std(t, ref) for t in present])
+    else:
+        means = torch.stack([t.mean() for t in present]).double()
+        sizes = torch.tensor([t.numel() for t in present], dtype=torch.float64)
+        sq = norms.double() ** 2
+        centred = sq - sizes * means * means
+        stds = (centred.clamp(min=0) / (sizes - 1)).sqrt().float()
+        unsafe = ~(torch.isfinite(centred) & (centred > 0.5 * sq)) | (sizes < 2)
+        for i in unsafe.nonzero().flatten().tolist():
+            stds[i] = _std(present[i], ref)
+    rows = [i for i, t in enumerate(tensors) if t is not None]
+    out[rows] = torch.stack([stds, norms], dim=1)
+    return out
+
+
+def weight_table(weights: Tensor, grads: Tensor, updates: Tensor) -> Tensor:
+    """(layers, 6) float32 rows as `weight_scalars` gives them, from `each_std_norm` tables of
+    the weights (before the step), their gradients and the steps' updates (or negatives)."""
+    w_std = weights[:, 0]
+    ratios = [grads[:, 0] / w_std, updates[:, 0] / w_std]
+    return torch.stack([weights[:, 1], w_std, grads[:, 1], grads[:, 0], *ratios], dim=1)
 
 
 def saturated_fraction(act: Tensor, activation: str) -> Tensor:
@@ -145,12 +182,11 @@ def weight_scalars(
 ) -> Tensor:
     """(6,) float32: weight_norm, weight_std, weight_grad_norm, weight_grad_std,
     grad_data_ratio, update_ratio (the last six of LAYER_SCALARS)."""
-    w_std, w_norm = std_norm(weight, ref)
-    g_std, g_norm = std_norm(weight_grad, ref)
-    update_std = _nan(ref)
+    update = None
     if weight is not None and weight_after is not None:
-        update_std = std_norm(weight_after.float() - weight.float(), ref)[0]
-    return torch.stack([w_norm, w_std, g_norm, g_std, g_std / w_std, update_std / w_std])
+        update = weight_after.float() - weight.float()
+    tables = [each_std_norm([t], ref) for t in (weight, weight_grad, update)]
+    return weight_table(*tables)[0]
 
 
 def layer_scalars(

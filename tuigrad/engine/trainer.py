@@ -314,24 +314,26 @@ class Trainer:
     ) -> Frame:
         """The frame of a measured step: the blocks took their forward and backward statistics
         as they ran; the weights' are taken here."""
-        rows = []
+        blocks, ref = self.model.blocks, loss
         nan = torch.full((6,), math.nan, device=self.device)  # for a pass that did not run
-        for i, block in enumerate(self.model.blocks):
-            m = block.measured
-            weight = block.linear.weight.detach()
-            w_before, w_after = (before[i], weight) if before is not None else (weight, None)
-            g = pre_clip[i] if pre_clip is not None else None
-            forward = m.forward if m.forward is not None else nan
-            backward = m.backward if m.backward is not None else nan[:2]
-            scalars = [forward, backward, stats.weight_scalars(w_before, g, w_after, weight)]
-            row = torch.cat(scalars).double()
-            if bins:
-                hists = stats.layer_histograms(
-                    None, g, w_before, block.activation, bins, m.act_hist
-                )
-                row = torch.cat([row, hists.reshape(-1)])
-            rows.append(row)
-        act_rows = self.model.blocks[0].measured.rows
+        forward = [b.measured.forward if b.measured.forward is not None else nan for b in blocks]
+        backward = [b.measured.backward if b.measured.backward is not None else nan[:2]
+                    for b in blocks]  # fmt: skip
+        grads = pre_clip or [None] * len(blocks)
+        weights = before or [b.linear.weight.detach() for b in blocks]
+        w = stats.each_std_norm(weights, ref)
+        hists = [stats.layer_histograms(None, g, wb, b.activation, bins, b.measured.act_hist)
+                 for b, g, wb in zip(blocks, grads, weights, strict=True)] if bins else []  # fmt: skip
+        updates: list[Tensor | None] = [None] * len(blocks)
+        if before is not None:  # before - after (the update's negative), over our own copies
+            torch._foreach_sub_(before, [b.linear.weight.detach() for b in blocks])
+            updates = list(before)
+        g_table, u_table = stats.each_std_norm(grads, ref), stats.each_std_norm(updates, ref)
+        table = stats.weight_table(w, g_table, u_table)
+        rows = [torch.cat([torch.stack(forward), torch.stack(backward), table], dim=1).double()]
+        if hists:
+            rows.append(torch.stack(hists).reshape(len(blocks), -1))
+        act_rows = blocks[0].measured.rows
 
         nan = torch.tensor(math.nan, device=self.device)
         val_loss, val_acc = val if val is not None else (nan, nan)
@@ -344,7 +346,7 @@ class Trainer:
             val_loss,
             val_acc,
         ]
-        layer_rows = torch.stack(rows)  # (layers, values)
+        layer_rows = torch.cat(rows, dim=1)  # (layers, values)
         host = (
             torch.cat([torch.stack(head).double().reshape(-1), layer_rows.reshape(-1)])
             .cpu()

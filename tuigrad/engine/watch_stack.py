@@ -164,12 +164,9 @@ _SCALAR_COLUMNS = {
 def each_norm_std(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
     """(len(tensors), 2): L2 norm and unbiased std of each tensor, NaN for None.
 
-    NOTE: for tensors measured where they lie, without a copy into a stack: one tensor at a
-    time, each read from memory once and again from the cache.
+    NOTE: for tensors measured where they lie, without a copy into a stack.
     """
-    empty = nan_row(2, ref)
-    rows = [empty if t is None else torch.stack(stats.std_norm(t, ref)[::-1]) for t in tensors]
-    return torch.stack(rows)
+    return stats.each_std_norm(tensors, ref).flip(1)
 
 
 def scalar_table(
