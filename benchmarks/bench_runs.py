@@ -23,6 +23,7 @@ from tuigrad.codec import encode_layers
 from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS, Frame, Hist, LayerInfo, LayerStats
 from tuigrad.runs import RunReader, RunWriter
 from tuigrad.sources.replay import ReplaySource
+from tuigrad.ui.replay_app import settle_heap
 
 
 def templates(layers: int, bins: int, count: int = 16) -> list[tuple[Frame, Frame]]:
@@ -93,8 +94,10 @@ def seek_times(path: Path, seeks: int, window: int | None) -> dict[str, float]:
         frame_at.append(time.perf_counter() - t)
     reader.close()
 
-    # What the replay view pays: seek, then read the view (up to `window` frames) it shows.
+    # What the replay view pays: seek, then read the view (up to `window` frames) it shows,
+    # in a heap settled as the replay app settles it once it is up.
     source = ReplaySource(path, play=False, **({"window": window} if window else {}))
+    settle_heap()
     view = []
     for _ in range(seeks):
         t = time.perf_counter()

@@ -396,3 +396,21 @@ async def test_replay_and_compare_draw_without_block_characters_in_ascii_mode(pa
             text = screen_text(app)
             assert "L1" in text
             assert not {ch for ch in text if 0x2580 <= ord(ch) <= 0x259F or ord(ch) in (0x25CF,)}
+
+
+async def test_the_replay_app_settles_the_heap_once_it_is_up(run_a):
+    # Seeks decode frames; a full collection walking every object of the app made one seek in
+    # a few cost 20-200 ms. Once up, the app moves what is alive out of the collector's way.
+    import gc
+
+    gc.unfreeze()
+    source = ReplaySource(run_a[0], play=False)
+    app = ReplayApp(source)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.pause()
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        source.close()
