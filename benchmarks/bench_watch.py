@@ -47,6 +47,57 @@ def block(model, optimizer, x, y, steps: int, watcher=None) -> tuple[float, floa
     return (time.perf_counter() - started) / steps, (time.process_time() - cpu) / steps
 
 
+def measure(
+    reps: int = 12,
+    steps: int = 100,
+    every: int = 10,
+    depth: int = 20,
+    width: int = 256,
+    batch: int = 256,
+    threads: int = 1,
+    quick: bool = False,
+) -> dict:
+    """Seconds per step, bare and watched (medians of blocks, wall and CPU), and the ratios."""
+    if quick:  # checks that it runs, not how fast
+        reps, steps, depth, width, batch = 1, 20, 2, 16, 32
+    torch.set_num_threads(threads)
+    x = torch.randn(batch, width)  # (batch, width)
+    y = torch.randint(0, 10, (batch,))
+    model = make_model(depth, width)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    # One model for both, so that memory layout cannot favour either; the watcher is attached
+    # and closed (a new run file each time) outside the timed blocks.
+    times: dict[str, list[tuple[float, float]]] = {"bare": [], "watched": []}
+    frames = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        block(model, optimizer, x, y, steps)  # warm-up
+        for rep in range(reps + 1):
+            order = ("bare", "watched") if rep % 2 == 0 else ("watched", "bare")
+            for mode in order:
+                if mode == "bare":
+                    seconds = block(model, optimizer, x, y, steps)
+                else:
+                    out = Path(tmp) / f"bench-{rep}.tuigrad"
+                    watcher = tuigrad.watch(model, optimizer, out=out, every=every)
+                    seconds = block(model, optimizer, x, y, steps, watcher)
+                    watcher.close()
+                    frames += watcher.writer.written
+                if rep > 0:  # the first repetition warms the watcher up
+                    times[mode].append(seconds)
+
+    result = {"net": f"MLP {depth}x{width}, batch {batch}, SGD", "threads": threads,
+              "reps": reps, "steps": steps, "every": every, "frames": frames}  # fmt: skip
+    for k, clock in enumerate(("wall", "cpu")):
+        bare = statistics.median(t[k] for t in times["bare"])
+        watched = statistics.median(t[k] for t in times["watched"])
+        result[f"{clock}_ms"] = (bare * 1e3, watched * 1e3)
+        result[f"{clock}_overhead"] = watched / bare - 1
+    # All the extra time is spent in sampled steps.
+    result["sampled_cost"] = result["cpu_overhead"] * every
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=12)
@@ -57,47 +108,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
-    x = torch.randn(args.batch, args.width)  # (batch, width)
-    y = torch.randint(0, 10, (args.batch,))
-    model = make_model(args.depth, args.width)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-
-    # One model for both, so that memory layout cannot favour either; the watcher is attached
-    # and closed (a new run file each time) outside the timed blocks.
-    times: dict[str, list[tuple[float, float]]] = {"bare": [], "watched": []}
-    frames = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        block(model, optimizer, x, y, args.steps)  # warm-up
-        for rep in range(args.reps + 1):
-            order = ("bare", "watched") if rep % 2 == 0 else ("watched", "bare")
-            for mode in order:
-                if mode == "bare":
-                    seconds = block(model, optimizer, x, y, args.steps)
-                else:
-                    out = Path(tmp) / f"bench-{rep}.tuigrad"
-                    watcher = tuigrad.watch(model, optimizer, out=out, every=args.every)
-                    seconds = block(model, optimizer, x, y, args.steps, watcher)
-                    watcher.close()
-                    frames += watcher.writer.written
-                if rep > 0:  # the first repetition warms the watcher up
-                    times[mode].append(seconds)
-
+    r = measure(**vars(args))
     print(
-        f"MLP {args.depth}x{args.width}, batch {args.batch}, SGD, {args.threads} thread(s), "
-        f"{args.reps} x {args.steps} steps each, watch(every={args.every}): {frames} frames"
+        f"{r['net']}, {r['threads']} thread(s), {r['reps']} x {r['steps']} steps each, "
+        f"watch(every={r['every']}): {r['frames']} frames"
     )
-    for k, clock in enumerate(("wall", "CPU")):
-        bare_ms = statistics.median(t[k] for t in times["bare"]) * 1e3
-        watched_ms = statistics.median(t[k] for t in times["watched"]) * 1e3
-        ratio = watched_ms / bare_ms
-        sampled = (ratio - 1) * args.every  # all the extra time is spent in sampled steps
+    for clock in ("wall", "cpu"):
+        bare_ms, watched_ms = r[f"{clock}_ms"]
+        over = r[f"{clock}_overhead"]
         print(
             f"{clock:4} time: bare {bare_ms:7.3f} ms/step, watched {watched_ms:7.3f} ms/step "
-            f"(medians of blocks), ratio {ratio:.4f} ({(ratio - 1) * 100:+.2f}%), "
-            f"one sampled step costs {sampled:.3f} bare steps more"
+            f"(medians of blocks), ratio {1 + over:.4f} ({over * 100:+.2f}%)"
         )
+    print(f"one sampled step costs {r['sampled_cost']:.3f} bare steps more (CPU time)")
 
 
 if __name__ == "__main__":

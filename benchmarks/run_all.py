@@ -9,7 +9,6 @@ writes check that the benchmarks run, not how fast tuigrad is.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,12 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import bench_app, bench_cli, bench_probe, bench_runs, bench_ui
+from benchmarks import bench_app, bench_cli, bench_probe, bench_runs, bench_ui, bench_watch
 from benchmarks.common import ROOT, git_commit, machine
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 NOTES = ROOT / "benchmarks" / "NOTES.md"  # the analysis, appended to the results as written
-WATCH = ROOT / "benchmarks" / "bench_watch.py"
 
 
 @dataclass
@@ -245,25 +243,15 @@ def cli(report: Report, quick: bool) -> None:
 
 
 def watch(report: Report, quick: bool) -> None:
-    """The `watch(every=10)` figure, from benchmarks/bench_watch.py when it is there."""
-    if not WATCH.exists():
-        report.add(Row("`watch(every=10)` overhead on a user loop", "<= 2%", "not measured",
-                       None, "benchmarks/bench_watch.py is not there yet"))  # fmt: skip
-        return
-    spec = importlib.util.spec_from_file_location("benchmarks.bench_watch", WATCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if hasattr(module, "measure"):
-        r = module.measure(quick=quick)
-        overhead = r.get("overhead")
-        measured = _pct(overhead) if overhead is not None else str(r)
-        ok = overhead <= 0.02 if overhead is not None else None
-        report.add(Row("`watch(every=10)` overhead on a user loop", "<= 2%", measured, ok))
-        return
-    out = subprocess.run([sys.executable, str(WATCH)], cwd=ROOT, capture_output=True, text=True)
-    last = (out.stdout.strip().splitlines() or ["(no output)"])[-1]
-    report.add(Row("`watch(every=10)` overhead on a user loop", "<= 2%", last, None,
-                   "output of benchmarks/bench_watch.py"))  # fmt: skip
+    r = bench_watch.measure(quick=quick)
+    bare_ms, watched_ms = r["cpu_ms"]
+    report.add(
+        Row(f"`watch(every={r['every']})` overhead on a user loop ({r['net']})", "<= 2%",
+            f"{_pct(r['cpu_overhead'])} CPU time", r["cpu_overhead"] <= 0.02,
+            f"{bare_ms:.2f} -> {watched_ms:.2f} ms/step (medians of {r['reps']} blocks of "
+            f"{r['steps']} steps); wall time {_pct(r['wall_overhead'])}; one sampled step costs "
+            f"{r['sampled_cost']:.2f} bare steps")
+    )  # fmt: skip
 
 
 FIGURES: dict[str, Callable[[Report, bool], None]] = {
@@ -375,17 +363,19 @@ def main(argv: list[str] | None = None) -> Path:
     started = time.monotonic()
     info = machine()
     report = Report()
+    # NOTE: measuring, the memory run comes last and alone: beside the probe figures it shared
+    # the caches and memory bandwidth with them and made the probe look up to half again
+    # dearer. A quick run times nothing, so there it runs beside the others.
+    memory = memory_start(True) if args.quick and "memory" in only else None
     for name, figure in FIGURES.items():
         if name not in only:
             continue
         print(f"benchmark: {name}", file=sys.stderr, flush=True)
         report.key = name
         figure(report, args.quick)
-    # NOTE: the memory run comes last and alone: beside the probe figures, it shared the
-    # caches and memory bandwidth with them and made the probe look up to half again dearer.
     if "memory" in only:
         print("benchmark: memory", file=sys.stderr, flush=True)
-        memory_finish(report, memory_start(args.quick))
+        memory_finish(report, memory or memory_start(args.quick))
     command = "python -m benchmarks" + " ".join([""] + (argv if argv is not None else sys.argv[1:]))
     seconds = time.monotonic() - started
     if args.update:
