@@ -76,29 +76,15 @@ def std_norm(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> tuple
 def each_std_norm(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
     """(len(tensors), 2) float32: unbiased std and L2 norm of each tensor (NaN for None).
 
-    As `std_norm`, for a list at once: every norm in one operation, and on the CPU one
-    read-back for all of them; a tensor whose mean holds more than half of |x|^2 (or that is
-    not finite) takes the two-pass std.
+    NOTE: one tensor at a time, as `std_norm`: its second pass finds it still in the cache,
+    where all norms in one operation and then all means would read each from memory twice.
     """
-    present = [t.detach().float() for t in tensors if t is not None]
-    out = torch.full((len(tensors), 2), math.nan, dtype=torch.float32, device=ref.device)
-    if not present:
-        return out
-    norms = torch.stack(torch._foreach_norm(present))
-    if not is_host(ref):
-        stds = torch.stack([_std(t, ref) for t in present])
-    else:
-        means = torch.stack([t.mean() for t in present]).double()
-        sizes = torch.tensor([t.numel() for t in present], dtype=torch.float64)
-        sq = norms.double() ** 2
-        centred = sq - sizes * means * means
-        stds = (centred.clamp(min=0) / (sizes - 1)).sqrt().float()
-        unsafe = ~(torch.isfinite(centred) & (centred > 0.5 * sq)) | (sizes < 2)
-        for i in unsafe.nonzero().flatten().tolist():
-            stds[i] = _std(present[i], ref)
-    rows = [i for i, t in enumerate(tensors) if t is not None]
-    out[rows] = torch.stack([stds, norms], dim=1)
-    return out
+    nan = _nan(ref)
+    rows = [torch.stack(std_norm(t.detach(), ref)) if t is not None else torch.stack([nan, nan])
+            for t in tensors]  # fmt: skip
+    if not rows:
+        return torch.full((0, 2), math.nan, dtype=torch.float32, device=ref.device)
+    return torch.stack(rows)
 
 
 def weight_table(weights: Tensor, grads: Tensor, updates: Tensor) -> Tensor:
