@@ -150,16 +150,12 @@ class Kept:
 def captured_step(config: Config, after: Callable[[list[Kept], int], None]) -> Callable[[], None]:
     """The bare step with activations kept (and their gradients), then `after(kept, step)`."""
     trainer = Trainer(config.spec())
-    model, optimizer, batches = trainer.model, trainer.optimizer, Batches(trainer, config.batch)
-    kept = [Kept(block) for block in model.blocks]
+    kept = [Kept(block) for block in trainer.model.blocks]
+    bare = bare_step(config, trainer)
     count = [0]
 
     def step() -> None:
-        x, y = batches.next()
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        bare()
         after(kept, count[0])
         count[0] += 1
 

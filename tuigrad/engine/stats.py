@@ -222,14 +222,15 @@ def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor)
     v = values.detach().reshape(-1)  # (n,)
     if v.dtype != torch.float32:
         v = v.float()
-    if is_host(v):
+    on_cpu = is_host(v)
+    if on_cpu:
         lo, hi = float(lo), float(hi)  # free on the CPU, and scalar arithmetic is faster there
-        # Clamped to [0, bins - 1] first, the integer part is the floor: no floor pass needed.
-        idx = torch.sub(v, lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
-        idx = idx.nan_to_num_(nan=bins)  # NaN goes to an extra bin, dropped below
+    # Clamped to [0, bins - 1] first, the integer part is the floor: no floor pass needed.
+    idx = torch.sub(v, lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
+    idx = idx.nan_to_num_(nan=bins)  # NaN goes to an extra bin, dropped below
+    if on_cpu:
         return torch.cat([torch.tensor([lo, hi], dtype=torch.float64), _count(idx, bins)])
 
-    idx = (v - lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1).nan_to_num_(nan=bins)
     # NOTE: bincount would sync with the device to size its output; index_add_ does not.
     ones = torch.ones((), dtype=torch.float64, device=v.device).expand(v.numel())
     counts = torch.zeros(bins + 1, dtype=torch.float64, device=v.device)

@@ -315,10 +315,11 @@ class Trainer:
         """The frame of a measured step: the blocks took their forward and backward statistics
         as they ran; the weights' are taken here."""
         blocks, ref = self.model.blocks, loss
-        nan = torch.full((6,), math.nan, device=self.device)  # for a pass that did not run
-        forward = [b.measured.forward if b.measured.forward is not None else nan for b in blocks]
-        backward = [b.measured.backward if b.measured.backward is not None else nan[:2]
-                    for b in blocks]  # fmt: skip
+        missing = torch.full((6,), math.nan, device=self.device)  # a pass that did not run
+        forward = [m.forward if m.forward is not None else missing
+                   for m in (b.measured for b in blocks)]  # fmt: skip
+        backward = [m.backward if m.backward is not None else missing[:2]
+                    for m in (b.measured for b in blocks)]  # fmt: skip
         grads = pre_clip or [None] * len(blocks)
         weights = before or [b.linear.weight.detach() for b in blocks]
         w = stats.each_std_norm(weights, ref)
