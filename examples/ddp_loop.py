@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     watcher.close()
     if rank == 0:
         print(f"recorded {args.out} from {world} ranks")
+    # Every rank done, and the DDP module let go, before the process group goes.
+    dist.barrier()
+    del model, optimizer, watcher
     dist.destroy_process_group()
 
 

@@ -65,6 +65,18 @@ def replay(trainer: Trainer):
     return locals()
 
 
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, math.inf])
+def test_the_gradient_norm_shown_is_the_l2_norm_before_clipping_whatever_the_clip_norm(norm_type):
+    spec = tiny(**{"clip.mode": "norm", "clip.max_norm": 0.05, "clip.norm_type": norm_type})
+    trainer = Trainer(spec)
+    r = replay(trainer)
+    frame = trainer.step()
+    assert frame.clipped
+    assert frame.grad_norm == pytest.approx(r["grad_norm"], rel=1e-5)
+    after = math.sqrt(sum(float((_np(p.grad) ** 2).sum()) for p in trainer.params))
+    assert frame.grad_norm_clipped == pytest.approx(after, rel=1e-5)
+
+
 @pytest.mark.parametrize("clip", ["none", "norm", "value"])
 @pytest.mark.usefixtures("paths")
 def test_frame_equals_plain_torch_replay(clip):

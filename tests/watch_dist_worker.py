@@ -36,4 +36,8 @@ def run(rank: int, world: int, init_file: str, out: str, seed: int) -> None:
         watcher.log(loss=loss)
     watcher.close()
     assert watcher.error is None, watcher.error
+    # NOTE: the group torn down under a live DDP module, gloo now and then aborts the process
+    # as it exits (seen with a cold file cache); so both ranks finish talking, then let go.
+    dist.barrier()
+    del model, opt, watcher
     dist.destroy_process_group()

@@ -216,13 +216,12 @@ class Trainer:
         Returns None when the step is non-finite and not sampled, so it is measured again.
         """
         grads = [p.grad for p in self.params if p.grad is not None]
-        grad_norm = stats.total_norm(grads, loss)
         pre_clip = None
         if sampled:
             pre_clip = [b.linear.weight.grad for b in self.model.blocks]
             if self.spec.clip.mode != "none":
                 pre_clip = self._copies("pre_clip", pre_clip)
-        clipped = self._clip(grads, sampled)
+        grad_norm, clipped = self._clip(grads, sampled, loss)
 
         loss_ok, grad_ok = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
         self.halted = ""
@@ -237,9 +236,15 @@ class Trainer:
             grad_norm_clipped = stats.total_norm(grads, loss)
         return grad_norm, grad_norm_clipped, clipped, pre_clip
 
-    def _clip(self, grads: list[Tensor], sampled: bool) -> Tensor:
-        """Clip in place; returns whether clipping acted (only worked out on sampled steps)."""
+    def _clip(self, grads: list[Tensor], sampled: bool, ref: Tensor) -> tuple[Tensor, Tensor]:
+        """Clip in place; returns the L2 norm of the gradients before clipping, and whether
+        clipping acted (only worked out on sampled steps)."""
         clip = self.spec.clip
+        if clip.mode == "norm" and clip.norm_type == 2:
+            # Clipping's own pass over the gradients gives their norm: no second pass.
+            total = torch.nn.utils.clip_grad_norm_(self.params, clip.max_norm)
+            return total.float(), (total > clip.max_norm).float()
+        grad_norm = stats.total_norm(grads, ref)
         acted = torch.zeros((), device=self.device)
         if clip.mode == "norm":
             total = torch.nn.utils.clip_grad_norm_(self.params, clip.max_norm, clip.norm_type)
@@ -249,7 +254,7 @@ class Trainer:
                 biggest = torch.stack([g.detach().abs().amax() for g in grads]).amax()
                 acted = (biggest > clip.clip_value).float()
             torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
-        return acted
+        return grad_norm, acted
 
     def _copies(self, name: str, tensors: list[Tensor]) -> list[Tensor]:
         """Copies of `tensors`, into the same buffers on every sampled step on the CPU.
