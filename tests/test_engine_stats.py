@@ -126,6 +126,18 @@ def test_grad_histogram_is_log10_magnitude(tensors):
 
 
 @pytest.mark.usefixtures("paths")
+def test_grad_histogram_with_zeros_subnormals_and_non_finite_values_matches_numpy():
+    g = torch.tensor([0.0, -0.0, 1e-40, -3e-45, 1e-21, 1e-19, -2e-3, 7e4, 1e6, math.inf,
+                      -math.inf, math.nan] * 700)  # fmt: skip
+    assert g[2].item() != 0  # a subnormal float32, not flushed to zero
+    lo, hi, counts, edges = _hist(stats.grad_histogram(g, BINS))
+    with np.errstate(divide="ignore"):
+        logs = np.log10(np.abs(_np(g)))
+    np.testing.assert_array_equal(counts, numpy_counts(logs, lo, hi, edges))
+    assert counts[0] == 700 * 6 and counts[-1] == 700 * 4 and counts.sum() == g.numel() - 700
+
+
+@pytest.mark.usefixtures("paths")
 def test_weight_histogram_over_its_own_range(tensors):
     w = tensors[1]
     lo, hi, counts, edges = _hist(stats.weight_histogram(w, BINS))

@@ -18,6 +18,7 @@ Any tensor may be None (not measured); its statistics are then NaN.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +31,33 @@ SATURATION = 0.97  # |tanh| above this, or sigmoid within 1 - this of 0 or 1, is
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu")
 BOUNDED_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 N_SCALARS = len(LAYER_SCALARS)
+_TINY = torch.finfo(torch.float32).tiny
+assert math.log10(_TINY) < GRAD_LOG_RANGE[0]  # below the gradient histograms' first edge
+
+
+_SCRATCH_KEPT = 64  # scratch buffers a thread keeps before it lets them all go
+_local = threading.local()
+
+
+def scratch(like: Tensor, slot: int = 0, dtype: torch.dtype | None = None) -> Tensor:
+    """An uninitialised tensor with `like`'s shape (and `dtype`, default `like`'s), for a
+    result that does not outlive the caller: on the CPU the same memory on every call with
+    the same shape, dtype and `slot` (per thread); elsewhere a fresh tensor.
+
+    NOTE: in a training step, a fresh CPU tensor of a few hundred KB costs several times
+    the elementwise operation that fills it: its pages are mapped and zeroed anew each time.
+    """
+    dtype = dtype or like.dtype
+    if not is_host(like):
+        return torch.empty(like.shape, dtype=dtype, device=like.device)
+    kept = getattr(_local, "buffers", None)
+    if kept is None or len(kept) >= _SCRATCH_KEPT:
+        kept = _local.buffers = {}
+    key = (like.numel(), dtype, slot)
+    buffer = kept.get(key)
+    if buffer is None:
+        buffer = kept[key] = torch.empty(like.numel(), dtype=dtype)
+    return buffer.view(like.shape)
 
 
 def _nan(like: Tensor) -> Tensor:
@@ -100,7 +128,8 @@ def saturated_fraction(act: Tensor, activation: str) -> Tensor:
     if activation == "tanh":
         # The sign of |act| - SATURATION (exact for values this close) is 1 in the tails: on
         # the CPU twice as fast as counting a boolean mask. nansum leaves NaN out, as the mask.
-        return act.abs().sub_(SATURATION).clamp_(min=0).sign_().nansum() / act.numel()
+        tails = torch.abs(act, out=scratch(act)).sub_(SATURATION).clamp_(min=0).sign_()
+        return tails.nansum() / act.numel()
     if activation == "sigmoid":
         return ((act < 1 - SATURATION) | (act > SATURATION)).sum() / act.numel()
     return _nan(act)
@@ -124,7 +153,7 @@ def unit_spread(act: Tensor) -> Tensor:
     if act.shape[1] < 2:
         return _nan(act)
     act = act.float()
-    centred = act - act.mean(dim=1, keepdim=True)  # (batch, width)
+    centred = torch.sub(act, act.mean(dim=1, keepdim=True), out=scratch(act))  # (batch, width)
     return (torch.linalg.vector_norm(centred, dim=1) / math.sqrt(act.shape[1] - 1)).mean()
 
 
@@ -226,7 +255,7 @@ def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor)
     if on_cpu:
         lo, hi = float(lo), float(hi)  # free on the CPU, and scalar arithmetic is faster there
     # Clamped to [0, bins - 1] first, the integer part is the floor: no floor pass needed.
-    idx = torch.sub(v, lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
+    idx = torch.sub(v, lo, out=scratch(v)).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
     idx = idx.nan_to_num_(nan=bins)  # NaN goes to an extra bin, dropped below
     if on_cpu:
         return torch.cat([torch.tensor([lo, hi], dtype=torch.float64), _count(idx, bins)])
@@ -254,7 +283,7 @@ def _count(idx: Tensor, bins: int) -> Tensor:
     into _SETS separate sets of bins and summing the sets takes about half the time. int16
     converts several times faster than uint8 or int64, and _SETS * (bins + 1) fits it.
     """
-    ints = idx.to(torch.int16)  # (n,)
+    ints = scratch(idx, dtype=torch.int16).copy_(idx)  # (n,)
     offsets = _offsets.get(bins)
     if offsets is None:
         pattern = torch.arange(_STRIPE) % _SETS * (bins + 1)
@@ -299,9 +328,14 @@ def act_histogram(act: Tensor, activation: str, bins: int) -> Tensor:
 
 
 def grad_histogram(grad: Tensor, bins: int) -> Tensor:
-    """log10 |grad| over GRAD_LOG_RANGE; exact zeros (log10 0 = -inf) land in the first bin."""
+    """log10 |grad| over GRAD_LOG_RANGE; exact zeros land in the first bin."""
     lo, hi = GRAD_LOG_RANGE
-    return histogram(grad.detach().float().abs().log10_(), bins, lo, hi)
+    grad = grad.detach().float()
+    # NOTE: on the CPU, log10 of a zero or a subnormal takes a slow path: with ReLU's many
+    # exact zeros it took four times the rest of the histogram. Raised to the smallest
+    # normal float (log10 -37.9), they land in the first bin all the same; NaN stays NaN.
+    mags = torch.abs(grad, out=scratch(grad, slot=1)).clamp_(min=_TINY)
+    return histogram(mags.log10_(), bins, lo, hi)
 
 
 def weight_histogram(weight: Tensor, bins: int) -> Tensor:
