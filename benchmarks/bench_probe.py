@@ -5,11 +5,14 @@
 Every variant trains its own copy of the same network (same spec, same seed) on one torch
 thread, in one process, in turns (benchmarks.common.interleaved):
 
-- bare: forward, loss, backward, optimizer step, and nothing else (plain torch), on the
-  default variant's own network (they take turns training it);
+- bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
 - default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
-- the PROBES below: `Trainer.step()` at other sampling settings, for comparison;
+- the PROBES below: `Trainer.step()` at other sampling settings, for comparison; "plain"
+  measures no step, which leaves what the trainer's step costs besides the probe (the
+  gradient norm and its non-finite check, above all);
 - all: `Trainer.step()` measuring every statistic and every histogram at every step;
+
+These all train one network (the default variant's model and optimizer) in turns.
 - floor: the bare step plus one extra read of every activation, its gradient and every weight
   gradient (a sum over each, all sums moved to the host at once): no probe can cost less;
 - tensorboard: the bare step plus, per layer, `SummaryWriter.add_histogram` of the activation,
@@ -72,8 +75,14 @@ def parse_config(text: str) -> Config:
     return Config(depth, width, int(batch[0]) if batch else 256, activation, optimizer)
 
 
+NEVER = 10**9  # an interval no run reaches: only the first step is measured
+
 # Other sampling settings measured beside the default: name -> (settings, description).
 PROBES = {
+    "plain": (
+        ProbeSpec(every=NEVER, hist_every=NEVER, val_every=0),
+        "no step measured, the trainer alone",
+    ),
     "every1": (ProbeSpec(every=1, hist_every=10), "every step, histograms every 10th"),
     "every10_hist10": (ProbeSpec(every=10, hist_every=10), "every 10th step, histograms too"),
 }
@@ -193,8 +202,16 @@ def tensorboard_logger(folder: str) -> Callable[[list[Kept], int], None]:
     return log
 
 
-def trainer_step(config: Config, probe: ProbeSpec) -> Callable[[], None]:
+def trainer_step(config: Config, probe: ProbeSpec, network: Trainer) -> Callable[[], None]:
+    """`Trainer.step()` at `probe`'s settings, training `network`'s model and optimizer (as
+    the bare step does: where a network's tensors land moves its speed by a few percent)."""
     trainer = Trainer(config.spec(probe))
+    trainer.model, trainer.optimizer, trainer.params = (
+        network.model,
+        network.optimizer,
+        network.params,
+    )
+    trainer.step()  # the first step is always measured
     return lambda: trainer.step()
 
 
@@ -210,12 +227,12 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     variants = {
         "bare": bare_step(config, shipped),
         "default": lambda: shipped.step(),
-        **{name: trainer_step(config, probe) for name, (probe, _) in PROBES.items()},
+        **{name: trainer_step(config, probe, shipped) for name, (probe, _) in PROBES.items()},
         "floor": captured_step(config, floor_read),
     }
     # The shipped default may already measure everything every step: then it is "all".
     if (default.every, default.hist_every or default.every) != (1, 1):
-        variants["all"] = trainer_step(config, ProbeSpec(every=1, hist_every=1))
+        variants["all"] = trainer_step(config, ProbeSpec(every=1, hist_every=1), shipped)
     for call in variants.values():  # warm up: allocator, first-call paths, histogram ranges
         for _ in range(3):
             call()

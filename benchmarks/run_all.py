@@ -59,6 +59,12 @@ def _pct(x: float) -> str:
 # ---- the figures ---------------------------------------------------------------------------
 
 
+def _settings(probe: bench_probe.ProbeSpec) -> str:
+    if probe.every >= bench_probe.NEVER:
+        return "the trainer's step with the probe off (only the first step measured)"
+    return f"`every={probe.every}, hist_every={probe.hist_every}`"
+
+
 def probe(report: Report, quick: bool) -> None:
     if quick:
         configs = [bench_probe.Config(3, 16, 32, "tanh", "sgd")]
@@ -99,7 +105,7 @@ def probe(report: Report, quick: bool) -> None:
             f"worst {_pct(worst('default'))}", worst("default") <= 0.05,
             "the shipped default measures everything every step, so this is the 'all' figure"
             if (default.every, default.hist_every or default.every) == (1, 1) else ""),
-        *(Row(f"probe overhead measuring {label} (for comparison), {names}", "-",
+        *(Row(f"probe overhead, {label} (for comparison), {names}", "-",
               f"worst {_pct(worst(name))}", None) for name, (_, label) in others.items()),
         Row(f"probe overhead, every statistic and histogram every step, {names}", "<= 25%",
             f"worst {_pct(worst('all'))}", worst("all") <= 0.25),
@@ -120,10 +126,7 @@ def probe(report: Report, quick: bool) -> None:
         f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
         "(the other nets) interleaved repetitions; overheads are medians of the per-repetition ratios to the bare step. "
         f"default = `ProbeSpec()` as shipped ({shipped}); "
-        + "".join(
-            f"{label} = `every={p.every}, hist_every={p.hist_every}`; "
-            for p, label in others.values()
-        )
+        + "".join(f"{label} = {_settings(p)}; " for p, label in others.values())
         + "all = every "
         "statistic and histogram every step; floor = the bare step plus a sum over every "
         "activation, its gradient and every weight gradient; tensorboard = the bare step plus "
