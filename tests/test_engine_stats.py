@@ -255,3 +255,31 @@ def test_stacked_moments_match_numpy_even_where_the_mean_dominates():
     each = watch_stack.each_norm_std(list(x) + [None], x).numpy()
     np.testing.assert_allclose(each[:3], want[:, [2, 1]], rtol=1e-5)
     assert np.isnan(each[3]).all()
+
+
+def test_statistics_taken_in_two_threads_at_once_are_each_threads_own():
+    # Temporaries are reused between calls: two trainers measuring at once must not share them.
+    import threading
+
+    gen = torch.Generator().manual_seed(3)
+    inputs = [torch.randn(128, 96, generator=gen) * s for s in (0.5, 3.0)]
+    want = [
+        (stats.forward_scalars(a.tanh(), a, "tanh"), stats.grad_histogram(a * 1e-3, BINS))
+        for a in inputs
+    ]
+    wrong = []
+
+    def measure(i: int) -> None:
+        a = inputs[i]
+        for _ in range(1000):
+            got = stats.forward_scalars(a.tanh(), a, "tanh"), stats.grad_histogram(a * 1e-3, BINS)
+            same = (torch.allclose(g, w, rtol=0, atol=0, equal_nan=True) for g, w in zip(got, want[i], strict=True))  # fmt: skip
+            if not all(same):
+                wrong.append(i)
+
+    threads = [threading.Thread(target=measure, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong

@@ -36,19 +36,20 @@ assert math.log10(_TINY) < GRAD_LOG_RANGE[0]  # below the gradient histograms' f
 
 
 _SCRATCH_KEPT = 64  # scratch buffers a thread keeps before it lets them all go
+_SCRATCH_BYTES = 4 << 20  # larger scratch is not kept: memory held matters more there
 _local = threading.local()
 
 
 def scratch(like: Tensor, slot: int = 0, dtype: torch.dtype | None = None) -> Tensor:
     """An uninitialised tensor with `like`'s shape (and `dtype`, default `like`'s), for a
     result that does not outlive the caller: on the CPU the same memory on every call with
-    the same shape, dtype and `slot` (per thread); elsewhere a fresh tensor.
+    the same shape, dtype and `slot` (per thread), up to a few MB; else a fresh tensor.
 
     NOTE: in a training step, a fresh CPU tensor of a few hundred KB costs several times
     the elementwise operation that fills it: its pages are mapped and zeroed anew each time.
     """
     dtype = dtype or like.dtype
-    if not is_host(like):
+    if not is_host(like) or like.numel() * dtype.itemsize > _SCRATCH_BYTES:
         return torch.empty(like.shape, dtype=dtype, device=like.device)
     kept = getattr(_local, "buffers", None)
     if kept is None or len(kept) >= _SCRATCH_KEPT:
