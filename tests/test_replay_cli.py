@@ -72,3 +72,39 @@ def test_replay_and_compare_open_the_app_where_asked(files, monkeypatch):
         (ReplayScreen, 3, True, True),  # following starts at the newest frame, live
         (CompareScreen, 1, False, False),
     ]
+
+
+def test_follow_waits_for_a_run_file_that_is_not_there_yet(files, monkeypatch, capsys):
+    import threading
+
+    from tuigrad.ui.replay_app import ReplayApp
+
+    opened = []
+    monkeypatch.setattr(ReplayApp, "run", lambda app, **kw: opened.append(app.source.follow))
+    late = files["missing"]
+    writer = threading.Timer(0.5, record, args=(late, SPEC_A, 5))
+    writer.start()
+    try:
+        assert main(["replay", str(late), "--follow"]) == 0
+    finally:
+        writer.join()
+    assert opened == [True]
+    err = capsys.readouterr().err
+    assert err.strip() == f"tuigrad: waiting for {late} to be written (Ctrl-C to stop)"
+
+
+def test_waiting_gives_up_on_a_file_that_stays_unreadable(files):
+    import time
+
+    from tuigrad.errors import RunFileError
+    from tuigrad.sources.replay import wait_for_run
+
+    started = time.monotonic()
+    with pytest.raises(RunFileError, match="not a tuigrad run file"):
+        wait_for_run(files["text"], poll=0.05, settle=0.3)
+    assert 0.3 <= time.monotonic() - started < 5
+
+
+def test_a_bad_speed_is_refused_before_waiting_for_a_file(files, capsys):
+    assert main(["replay", str(files["missing"]), "--follow", "--speed", "99"]) == 2
+    assert "choose from x0.25 to x16" in capsys.readouterr().err

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from tuigrad.cli.open_cmd import add_display_options
 
@@ -23,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--follow",
         action="store_true",
-        help="follow a file another process is writing: new frames appear as they are committed",
+        help="follow a file another process is writing: new frames appear as they are "
+        "committed; waits for the file if it is not there yet",
     )
     p.add_argument("--speed", type=float, default=1.0, help="replay speed, 0.25 to 16 (default 1)")
     p.add_argument("--at", type=int, metavar="STEP", help="open paused at this training step")
@@ -32,8 +35,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuigrad.sources.replay import ReplaySource
+    from tuigrad.sources.replay import ReplaySource, check_speed, wait_for_run
 
+    check_speed(args.speed)  # before any wait
+    if args.follow and not Path(args.run_file).exists():
+        print(f"tuigrad: waiting for {args.run_file} to be written (Ctrl-C to stop)",
+              file=sys.stderr, flush=True)  # fmt: skip
+        wait_for_run(args.run_file)
     source = ReplaySource(
         args.run_file,
         follow=args.follow,

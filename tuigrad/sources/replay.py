@@ -22,6 +22,7 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 FALLBACK_GAP = 1 / 30  # replay seconds per frame where the recording has no usable wall time
 MAX_GAP = 1.0  # a pause in the recording replays as at most this long at x1
 REFRESH_EVERY = 0.2  # seconds between looks at a followed file
+SETTLE_AFTER = 5.0  # seconds a file that appeared may take to become a readable run file
 
 
 class Timeline(Protocol):
@@ -129,7 +130,7 @@ class ReplaySource(FrameSource):
         self._cache: OrderedDict[int, Frame] = OrderedDict()
         self._pace: list[float] = []
         self._extend_pace()
-        self._speed = _check_speed(speed)
+        self._speed = check_speed(speed)
         self._version = 0
         self._error = ""
         self._closed = False
@@ -225,7 +226,7 @@ class ReplaySource(FrameSource):
             self._advance()
             # Carry on from the replay time reached so far, at the new speed.
             elapsed = (self._clock() - self._anchor_clock) * self._speed
-            self._speed = _check_speed(speed)
+            self._speed = check_speed(speed)
             self._anchor_clock, self._anchor_pace = self._clock(), self._anchor_pace + elapsed
             self._version += 1
 
@@ -433,11 +434,38 @@ class ReplaySource(FrameSource):
 
 def follow(path: str | Path, **options: object) -> ReplaySource:
     """A source tailing a run file another process is writing (see ReplaySource)."""
-    # TODO: wait for a file that does not exist yet, so following can start before the writer.
     return ReplaySource(path, follow=True, **options)  # type: ignore[arg-type]
 
 
-def _check_speed(speed: float) -> float:
+def wait_for_run(
+    path: str | Path,
+    *,
+    poll: float = REFRESH_EVERY,
+    settle: float = SETTLE_AFTER,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once `path` is a readable run file: following can start before the writer does.
+
+    A file that is there but still unreadable `settle` seconds after it was first seen is not
+    a run file being created: its RunFileError is raised.
+    """
+    path = Path(path)
+    seen_at: float | None = None
+    while True:
+        if path.exists():
+            try:
+                RunReader(path).close()
+                return
+            except RunFileError:
+                seen_at = clock() if seen_at is None else seen_at
+                if clock() - seen_at >= settle:
+                    raise
+        sleep(poll)
+
+
+def check_speed(speed: float) -> float:
+    """`speed` as a float if it is one a replay offers; else a TuigradError naming the range."""
     if not SPEEDS[0] <= speed <= SPEEDS[-1]:
         raise TuigradError(
             f"replay speed x{speed:g}: choose from x{SPEEDS[0]:g} to x{SPEEDS[-1]:g}"
