@@ -1,6 +1,6 @@
 """Probe overhead: the trainer's step, measured, against the same step written plainly in torch.
 
-    python -m benchmarks.bench_probe [--configs 20x256:tanh:sgd,...] [--reps 7] [--inner 10]
+    python -m benchmarks.bench_probe [--configs 20x256:tanh:sgd,...] [--reps 7] [--inner 50]
 
 Every variant trains its own copy of the same network (same spec, same seed) on one torch
 thread, in one process, in turns (benchmarks.common.interleaved):
@@ -219,7 +219,11 @@ def trainer_step(config: Config, probe: ProbeSpec, network: Trainer) -> Callable
 
 
 def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = None) -> dict:
-    """Seconds per step of each variant (medians) and the overheads over the bare step."""
+    """Seconds per step of each variant (medians) and the overheads over the bare step.
+
+    Each turn runs `inner` steps of a variant: make it a multiple of the default's `every` (50
+    also holds one histogram step), or turns differ in how many sampled steps they hold.
+    """
     torch.set_num_threads(1)
     tensorboard = has_tensorboard() if tensorboard is None else tensorboard
     default = ProbeSpec()
@@ -243,7 +247,7 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     out["ms"] = {name: median(s) * 1e3 for name, s in samples.items()}
     out["overhead"] = {n: median_ratio(s, bare) - 1 for n, s in samples.items() if n != "bare"}
     if tensorboard:
-        out.update(_tensorboard_turns(config, variants, reps, inner))
+        out.update(_tensorboard_turns(config, variants, reps, min(inner, 10)))
     return out
 
 
@@ -289,7 +293,7 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(f"{c.depth}x{c.width}:{c.activation}:"
                         f"{c.optimizer}:{c.batch}" for c in CONFIGS))  # fmt: skip
     parser.add_argument("--reps", type=int, default=7)
-    parser.add_argument("--inner", type=int, default=10)
+    parser.add_argument("--inner", type=int, default=50)
     parser.add_argument("--no-tensorboard", action="store_true")
     args = parser.parse_args()
     for text in args.configs.split(","):

@@ -80,7 +80,10 @@ def probe(report: Report, quick: bool) -> None:
     main = []
     for config in configs:
         main_net = (config.depth, config.width) == (20, 256)
-        n = inner if quick else (2 if config.width >= 1024 else 5)
+        # NOTE: a turn must hold whole sampling periods, or its share of sampled steps
+        # changes from turn to turn: 50 steps hold 5 sampled steps and one with histograms.
+        # The 8 x 1024 turns hold 10 (one sampled step; histograms in one turn of five).
+        n = inner if quick else (10 if config.width >= 1024 else 50)
         r = bench_probe.measure(config, reps if quick or main_net else 5, n, tb)
         o = r["overhead"]
         tb_cells = (
@@ -124,7 +127,9 @@ def probe(report: Report, quick: bool) -> None:
     report.details.append(
         "### Probe overhead, all configurations\n\n"
         f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
-        "(the other nets) interleaved repetitions; overheads are medians of the per-repetition ratios to the bare step. "
+        "(the other nets) interleaved repetitions, each of 50 steps of every variant in turn "
+        "(10 on the 8 x 1024 nets, whose turns see the histogram step once in five); overheads "
+        "are medians of the per-repetition ratios to the bare step. "
         f"default = `ProbeSpec()` as shipped ({shipped}); "
         + "".join(f"{label} = {_settings(p)}; " for p, label in others.values())
         + "all = every "
