@@ -2,8 +2,10 @@
 
     python -m benchmarks.bench_probe [--configs 20x256:tanh:sgd,...] [--reps 7] [--inner 50]
 
-Every variant trains its own copy of the same network (same spec, same seed) on one torch
-thread, in one process, in turns (benchmarks.common.interleaved):
+The variants run on one torch thread, in one process, in turns (benchmarks.common.interleaved).
+bare, default, the PROBES and all train one network (the default variant's model and
+optimizer); floor and tensorboard, which add hooks of their own, train their own copy of it
+(same spec, same seed):
 
 - bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
 - default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
@@ -11,8 +13,6 @@ thread, in one process, in turns (benchmarks.common.interleaved):
   measures no step, which leaves what the trainer's step costs besides the probe (the
   gradient norm and its non-finite check, above all);
 - all: `Trainer.step()` measuring every statistic and every histogram at every step;
-
-These all train one network (the default variant's model and optimizer) in turns.
 - floor: the bare step plus one extra read of every activation, its gradient and every weight
   gradient (a sum over each, all sums moved to the host at once): no probe can cost less;
 - tensorboard: the bare step plus, per layer, `SummaryWriter.add_histogram` of the activation,

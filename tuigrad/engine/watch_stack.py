@@ -94,7 +94,7 @@ def nan_row(width: int, ref: Tensor) -> Tensor:
 
 
 def moments(x: Tensor, buffers: Buffers, norm: bool = True) -> Tensor:
-    """(group, 3) per stacked tensor: mean, unbiased std (as stats._std_norm), L2 norm.
+    """(group, 3) per stacked tensor: mean, unbiased std (as stats.std_norm), L2 norm.
 
     On the CPU the std comes from the norm's pass, (|x|^2 - n mean^2) / (n - 1) in float64,
     for every tensor whose mean holds at most half of |x|^2 (no digits cancel); otherwise,
