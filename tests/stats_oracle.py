@@ -6,12 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from tuigrad.engine import stats
+from tuigrad.engine import native, stats
 
 
-@pytest.fixture(params=["host", "device"])
+@pytest.fixture(params=["native", "host", "device"])
 def paths(request, monkeypatch):
-    """Both code paths: the CPU one (reads values back) and the one other devices take."""
+    """Every code path: the CPU's fused one (native.c), the CPU's in torch (reads values
+    back), and the one other devices take."""
+    if request.param == "native":
+        if native.compiler() is None:
+            pytest.skip("no C compiler here: native.c is not built")
+        assert native.library() is not None, "native.c did not build"
+    if request.param in ("host", "device"):
+        monkeypatch.setattr(native, "library", lambda: None)
     if request.param == "device":
         monkeypatch.setattr(stats, "is_host", lambda t: False)
     return request.param

@@ -51,6 +51,7 @@ def tensors():
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.usefixtures("paths")
 def test_scalars_match_numpy(tensors, activation):
     z, w, g, w_after, og = tensors
     a = _act(activation, z)
@@ -61,22 +62,38 @@ def test_scalars_match_numpy(tensors, activation):
         assert_close(name, value, want[name])
 
 
+@pytest.mark.usefixtures("paths")
 def test_saturation_and_dead_counts_are_exact():
+    def saturated(a, activation):  # alone, and as forward_scalars (fused) takes it
+        alone = stats.saturated_fraction(a, activation).item()
+        assert stats.forward_scalars(a, a, activation)[2].item() == pytest.approx(alone)
+        return alone
+
+    def dead(a, activation):
+        alone = stats.dead_fraction(a, activation).item()
+        fused = stats.forward_scalars(a, a, activation)[3].item()
+        assert fused == pytest.approx(alone, nan_ok=True)
+        return alone
+
     a = torch.tensor([[0.98, -0.99, 0.5, 0.0], [0.1, -0.2, 0.97, -0.971]])
-    assert stats.saturated_fraction(a, "tanh").item() == pytest.approx(3 / 8)
+    assert saturated(a, "tanh") == pytest.approx(3 / 8)
     s = torch.tensor([[0.02, 0.98, 0.5], [0.03, 0.97, 0.971]])
-    assert stats.saturated_fraction(s, "sigmoid").item() == pytest.approx(3 / 6)
+    assert saturated(s, "sigmoid") == pytest.approx(3 / 6)
     r = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
-    assert stats.dead_fraction(r, "relu").item() == pytest.approx(1 / 3)
-    assert math.isnan(stats.dead_fraction(r, "tanh").item())
+    assert dead(r, "relu") == pytest.approx(1 / 3)
+    assert math.isnan(dead(r, "tanh"))
 
 
+@pytest.mark.usefixtures("paths")
 def test_unit_spread_is_zero_for_identical_units():
-    a = torch.arange(5.0)[:, None].expand(5, 8)  # every unit equal within an example
+    a = torch.arange(5.0)[:, None].expand(5, 8).contiguous()  # units equal in each example
     assert stats.unit_spread(a).item() == 0.0
+    assert stats.forward_scalars(a, a, "relu")[4].item() == 0.0
     assert math.isnan(stats.unit_spread(torch.ones(5, 1)).item())
+    assert math.isnan(stats.forward_scalars(torch.ones(5, 1), None, "relu")[4].item())
 
 
+@pytest.mark.usefixtures("paths")
 def test_missing_tensors_give_nan():
     w = torch.randn(4, 3)
     got = dict(
@@ -174,6 +191,7 @@ def test_random_histograms_agree_with_numpy():
         np.testing.assert_array_equal(counts, numpy_counts(_np(x), lo, hi, edges))
 
 
+@pytest.mark.usefixtures("paths")
 def test_measure_layer_round_trips_to_layer_stats(tensors):
     z, w, g, w_after, og = tensors
     a = torch.tanh(z)
@@ -216,6 +234,7 @@ def test_conv_output_statistics_treat_channels_as_units():
     assert got["unit_spread"] == pytest.approx(np.mean(np.std(rows, axis=1, ddof=1)), rel=RTOL)
 
 
+@pytest.mark.usefixtures("paths")
 def test_total_norm_over_tensors_of_any_shape():
     tensors = [torch.randn(3, 4), torch.randn(5), torch.randn(2, 3, 3, 3)]
     want = np.sqrt(sum(np.sum(_np(t) ** 2) for t in tensors))
@@ -223,10 +242,12 @@ def test_total_norm_over_tensors_of_any_shape():
     assert math.isnan(stats.total_norm([], tensors[0]).item())
 
 
+@pytest.mark.usefixtures("paths")
 def test_dead_fraction_with_nan_and_negative_zero_matches_numpy():
     a = torch.tensor([[0.0, -1.0, math.nan, 2.0], [-0.0, -2.0, -1.0, 0.0], [0.0, -3.0, -1.0, -1.0]])
     want = np.mean(np.all(a.numpy() <= 0, axis=0))  # units 0 and 1; NaN makes unit 2 alive
     assert stats.dead_fraction(a, "relu").item() == pytest.approx(want) == pytest.approx(0.5)
+    assert stats.forward_scalars(a, None, "relu")[3].item() == pytest.approx(want)
 
 
 @pytest.mark.parametrize("offset", [0.0, 0.005, 0.5, 100.0])
@@ -257,6 +278,7 @@ def test_stacked_moments_match_numpy_even_where_the_mean_dominates():
     assert np.isnan(each[3]).all()
 
 
+@pytest.mark.usefixtures("paths")
 def test_statistics_taken_in_two_threads_at_once_are_each_threads_own():
     # Temporaries are reused between calls: two trainers measuring at once must not share them.
     import threading

@@ -51,6 +51,7 @@ def test_installed_wheel_finds_its_presets(tmp_path):
     # A pure-Python wheel installs by unpacking; run from elsewhere so the checkout is not found.
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "tuigrad" / "engine" / "native.c").is_file()  # the fused statistics' source
     code = (
         "from tuigrad import presets; print(presets.preset_dir()); print(*presets.preset_names())"
     )

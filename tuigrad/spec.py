@@ -213,7 +213,9 @@ class ProbeSpec:
     hist_every: int = field(default=50, metadata=_range(0, None))  # 0: same as every
     bins: int = field(default=40, metadata=_range(4, 512))
     act_rows: int = field(default=0, metadata=_range(0, None))  # 0: the whole batch
-    val_every: int = field(default=100, metadata=_range(0, None))  # 0: never validate
+    # A pass over the validation split costs about a training step (20 x 256: 32 ms against
+    # 26): at every 100th step that was 1.2% of training, at every 250th it is 0.5%.
+    val_every: int = field(default=250, metadata=_range(0, None))  # 0: never validate
 
 
 @dataclass(frozen=True)

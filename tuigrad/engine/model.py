@@ -39,6 +39,19 @@ class Dropout(nn.Module):
 
 
 @dataclass
+class Measuring:
+    """What the blocks of a net measure in their next passes (one object, shared by them).
+
+    NOTE: a plain object, not attributes of each module: nn.Module's __setattr__ costs a few
+    microseconds a call, which added up to a good part of a sampled step's bookkeeping.
+    """
+
+    on: bool = False
+    rows: int = 0  # the first `rows` rows of the batch (0: all of them)
+    bins: int = 0  # the activation histogram's bins (0: none)
+
+
+@dataclass
 class Measured:
     """What a measuring block took as it ran (None: that pass did not reach it)."""
 
@@ -46,6 +59,10 @@ class Measured:
     backward: Tensor | None = None  # (2,) stats.backward_scalars of the output's gradient
     act_hist: Tensor | None = None  # (2 + bins,) its output's histogram
     rows: int = 0  # rows of the batch measured
+
+    def clear(self) -> None:
+        self.forward = self.backward = self.act_hist = None
+        self.rows = 0
 
 
 class Block(nn.Module):
@@ -64,9 +81,7 @@ class Block(nn.Module):
         self.activation = "identity" if is_head else layer.activation
         self.linear = nn.utils.skip_init(nn.Linear, width_in, layer.width)
         registry.init_linear(self.linear, layer, gen)
-        self.measuring = False
-        self.rows = 0  # with measuring: the first `rows` rows of the batch (0: all of them)
-        self.bins = 0  # with measuring: the activation histogram's bins (0: none)
+        self.measuring = Measuring()  # replaced by the net's own, shared by its blocks
         self.measured = Measured()
         if is_head:
             self.norm, self.act, self.drop, self.proj = None, nn.Identity(), None, None
@@ -95,21 +110,23 @@ class Block(nn.Module):
         if self.residual:
             out = out + (self.proj(x) if self.proj is not None else x)
 
-        if self.measuring:
+        if self.measuring.on:
             self._measure_forward(z, a)
             if a.requires_grad:
                 a.register_hook(self._measure_backward)
         return out
 
     def _first_rows(self, t: Tensor) -> Tensor:
-        return t[: self.rows] if self.rows and self.rows < len(t) else t
+        rows = self.measuring.rows
+        return t[:rows] if rows and rows < len(t) else t
 
     def _measure_forward(self, z: Tensor, a: Tensor) -> None:
         act = self._first_rows(a.detach())
         m = self.measured
         m.rows = len(act)
-        m.forward = stats.forward_scalars(act, self._first_rows(z.detach()), self.activation)
-        m.act_hist = stats.act_histogram(act, self.activation, self.bins) if self.bins else None
+        preact = self._first_rows(z.detach())
+        bins = self.measuring.bins
+        m.forward, m.act_hist = stats.forward_statistics(act, preact, self.activation, bins)
 
     def _measure_backward(self, grad: Tensor) -> None:
         # dLoss/d(act), as backward reaches it; it is left as it is and not kept.
@@ -129,7 +146,9 @@ class Net(nn.Module):
             width_in = layer.width
         blocks.append(Block(width_in, head_spec(spec), gen, is_head=True))
         self.blocks = nn.ModuleList(blocks)
-        self.measuring = False
+        self.measuring = Measuring()
+        for block in blocks:
+            block.measuring = self.measuring
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.blocks:
@@ -138,9 +157,9 @@ class Net(nn.Module):
 
     def set_measuring(self, on: bool, rows: int = 0, bins: int = 0) -> None:
         """Measure the next passes (the first `rows` rows; activation histograms of `bins`)."""
-        if not on and not self.measuring:
+        m = self.measuring
+        if not on and not m.on:
             return  # a plain step pays nothing here
-        self.measuring = on
+        m.on, m.rows, m.bins = on, rows, bins
         for block in self.blocks:
-            block.measuring, block.rows, block.bins = on, rows, bins
-            block.measured = Measured()
+            block.measured.clear()

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from tuigrad.engine import native
 from tuigrad.frames import GRAD_LOG_RANGE, HISTOGRAMS, LAYER_SCALARS, Hist, LayerStats
 
 SATURATION = 0.97  # |tanh| above this, or sigmoid within 1 - this of 0 or 1, is saturated
@@ -65,6 +66,16 @@ def _nan(like: Tensor) -> Tensor:
     return torch.full((), math.nan, dtype=torch.float32, device=like.device)
 
 
+def _scalar(x: float) -> Tensor:
+    return torch.tensor(x, dtype=torch.float32)
+
+
+def is_fused(t: Tensor) -> bool:
+    """True if native.c takes `t`'s statistics: float32, contiguous, in host memory, and the
+    library could be built."""
+    return is_host(t) and native.fits(t) and native.library() is not None
+
+
 def _std(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> Tensor:
     """Unbiased std in two passes (subtract the mean, then a norm): accurate, and on CPU
     several times faster than torch.std for the sizes a layer has."""
@@ -82,14 +93,20 @@ def _norm(x: Tensor | None, ref: Tensor) -> Tensor:
 def std_norm(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """(unbiased std, L2 norm) of `x`, sharing the norm's pass on the CPU.
 
-    On the CPU the std comes from the norm and the mean, (|x|^2 - n mean^2) / (n - 1), in
+    With native.c (CPU, float32) both come from one fused pass in float64. Otherwise, on the
+    CPU the std comes from the norm and the mean, (|x|^2 - n mean^2) / (n - 1), in
     float64 from the float32 reductions, unless the mean holds more than half of |x|^2: then
     the subtraction would cancel digits and the two-pass `_std` is used. Other devices always
     take the two-pass path, which needs no read-back.
     """
+    # TODO: without native.c (other devices, or no C compiler) the norm is torch's float32
+    # one, whose squares underflow: values under about 1e-19 read as a norm (and std) of 0.
     if x is None:
         return _nan(ref), _nan(ref)
     x = x.float()
+    if is_fused(x):
+        _, std, norm = native.moments([x])[0].tolist()
+        return _scalar(std), _scalar(norm)
     norm = torch.linalg.vector_norm(x)
     n = x.numel()
     if n < 2 or not is_host(x):
@@ -108,12 +125,26 @@ def each_std_norm(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
     NOTE: one tensor at a time, as `std_norm`: its second pass finds it still in the cache,
     where all norms in one operation and then all means would read each from memory twice.
     """
+    given = [t.detach().float() for t in tensors if t is not None]
+    if given and all(is_fused(t) for t in given):
+        table = np.full((len(tensors), 2), math.nan, dtype=np.float32)
+        table[[i for i, t in enumerate(tensors) if t is not None]] = native.moments(given)[:, 1:]
+        return torch.from_numpy(table)
     nan = _nan(ref)
     rows = [torch.stack(std_norm(t.detach(), ref)) if t is not None else torch.stack([nan, nan])
             for t in tensors]  # fmt: skip
     if not rows:
         return torch.full((0, 2), math.nan, dtype=torch.float32, device=ref.device)
     return torch.stack(rows)
+
+
+def each_diff_std_norm(a: Sequence[Tensor], b: Sequence[Tensor], ref: Tensor) -> Tensor:
+    """`each_std_norm` of each a[i] - b[i]. It may overwrite `a` with the differences."""
+    a, b = [t.detach() for t in a], [t.detach() for t in b]
+    if a and all(is_fused(t) for t in (*a, *b)):
+        return torch.from_numpy(native.diff_moments(a, b)[:, 1:].astype(np.float32))
+    torch._foreach_sub_(a, b)
+    return each_std_norm(a, ref)
 
 
 def weight_table(weights: Tensor, grads: Tensor, updates: Tensor) -> Tensor:
@@ -176,6 +207,36 @@ def forward_scalars(act: Tensor | None, preact: Tensor | None, activation: str) 
     The first six of LAYER_SCALARS, from what the forward pass gives: a trainer can take them
     as each layer runs, while its output is still in the cache.
     """
+    return forward_statistics(act, preact, activation, 0)[0]
+
+
+def forward_statistics(
+    act: Tensor | None, preact: Tensor | None, activation: str, bins: int
+) -> tuple[Tensor, Tensor | None]:
+    """`forward_scalars`, and `act_histogram` when bins > 0 (else None), in one read of `act`
+    where native.c takes it."""
+    ref = act if act is not None else preact
+    a = act.float() if act is not None and act.dim() == 2 and act.numel() > 1 else None
+    if a is not None and is_fused(a):
+        lo, hi = (BOUNDED_RANGE.get(activation) or data_range(a)) if bins > 0 else (0.0, 1.0)
+        values = native.forward(a, activation, SATURATION, activation in RELU_FAMILY, bins, lo, hi)
+        scalars = np.empty(6, dtype=np.float32)
+        scalars[:5], scalars[5] = values[:5], _preact_std(preact, ref)
+        hist = None
+        if bins > 0:
+            hist = torch.from_numpy(np.concatenate([[lo, hi], values[native.FORWARD_VALUES :]]))
+        return torch.from_numpy(scalars), hist
+    hist = act_histogram(act, activation, bins) if act is not None and bins > 0 else None
+    return _forward_scalars(act, preact, activation), hist
+
+
+def _preact_std(preact: Tensor | None, ref: Tensor) -> float:
+    if preact is not None and is_fused(preact.float()):
+        return native.moments([preact.float()])[0, 1]
+    return std_norm(preact, ref)[0].item()
+
+
+def _forward_scalars(act: Tensor | None, preact: Tensor | None, activation: str) -> Tensor:
     ref = act if act is not None else preact
     nan = _nan(ref)
     if act is not None and act.numel() > 1:
@@ -190,6 +251,8 @@ def forward_scalars(act: Tensor | None, preact: Tensor | None, activation: str) 
 
 def backward_scalars(out_grad: Tensor | None, ref: Tensor) -> Tensor:
     """(2,) float32: out_grad_std, out_grad_norm (the next two of LAYER_SCALARS)."""
+    if out_grad is not None and is_fused(out_grad):
+        return torch.from_numpy(native.moments([out_grad])[0, 1:].astype(np.float32))
     return torch.stack(std_norm(out_grad, ref))
 
 
@@ -229,7 +292,10 @@ def total_norm(tensors: list[Tensor], ref: Tensor) -> Tensor:
     """L2 norm of all `tensors` together (float32, on `ref`'s device); NaN when there are none."""
     if not tensors:
         return _nan(ref)
-    norms = torch._foreach_norm([t.detach().float() for t in tensors])
+    tensors = [t.detach().float() for t in tensors]
+    if all(is_fused(t) for t in tensors):
+        return _scalar(math.sqrt(native.sum_squares(tensors)))
+    norms = torch._foreach_norm(tensors)
     return torch.linalg.vector_norm(torch.stack(norms))
 
 
@@ -255,6 +321,8 @@ def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor)
     on_cpu = is_host(v)
     if on_cpu:
         lo, hi = float(lo), float(hi)  # free on the CPU, and scalar arithmetic is faster there
+    if is_fused(v):
+        return torch.from_numpy(np.concatenate([[lo, hi], native.histogram(v, bins, lo, hi)]))
     # Clamped to [0, bins - 1] first, the integer part is the floor: no floor pass needed.
     idx = torch.sub(v, lo, out=scratch(v)).mul_(bins / (hi - lo)).clamp_(0, bins - 1)
     idx = idx.nan_to_num_(nan=bins)  # NaN goes to an extra bin, dropped below
@@ -332,6 +400,9 @@ def grad_histogram(grad: Tensor, bins: int) -> Tensor:
     """log10 |grad| over GRAD_LOG_RANGE; exact zeros land in the first bin."""
     lo, hi = GRAD_LOG_RANGE
     grad = grad.detach().float()
+    if is_fused(grad):
+        counts = native.magnitude_histogram(grad, bins, lo, hi)
+        return torch.from_numpy(np.concatenate([[lo, hi], counts]))
     # NOTE: on the CPU, log10 of a zero or a subnormal takes a slow path: with ReLU's many
     # exact zeros it took four times the rest of the histogram. Raised to the smallest
     # normal float (log10 -37.9), they land in the first bin all the same; NaN stays NaN.
@@ -344,7 +415,8 @@ def weight_histogram(weight: Tensor, bins: int) -> Tensor:
     return histogram(weight, bins, lo, hi)
 
 
-def _empty_hist(bins: int, ref: Tensor) -> Tensor:
+def empty_histogram(bins: int, ref: Tensor) -> Tensor:
+    """A histogram row with nothing in it: NaN range, zero counts."""
     out = torch.full((bins + 2,), math.nan, dtype=torch.float64, device=ref.device)
     out[2:] = 0.0
     return out
@@ -366,11 +438,52 @@ def layer_histograms(
     if act_hist is None:
         act_hist = act_histogram(act, activation, bins) if act is not None else None
     rows = [
-        act_hist if act_hist is not None else _empty_hist(bins, ref),
-        grad_histogram(weight_grad, bins) if weight_grad is not None else _empty_hist(bins, ref),
-        weight_histogram(weight, bins) if weight is not None else _empty_hist(bins, ref),
+        act_hist if act_hist is not None else empty_histogram(bins, ref),
+        grad_histogram(weight_grad, bins)
+        if weight_grad is not None
+        else empty_histogram(bins, ref),
+        weight_histogram(weight, bins) if weight is not None else empty_histogram(bins, ref),
     ]
     return torch.stack(rows)
+
+
+def weight_statistics(
+    weights: Sequence[Tensor],
+    grads: Sequence[Tensor | None],
+    bins: int,
+    copies: Sequence[Tensor] | None = None,
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Each layer's weight and its gradient (None: none), in one read of each on the CPU.
+
+    Returns their `each_std_norm` tables, (layers, 2) float32 each, and with bins > 0 their
+    histograms, (layers, 2, 2 + bins) float64 (the gradient's, then the weight's, as
+    `layer_histograms` takes them). Copies each weight into `copies` too, when given.
+    """
+    weights = [w.detach() for w in weights]
+    grads = [g.detach().float() if g is not None else None for g in grads]
+    given = [*weights, *(g for g in grads if g is not None), *(copies or ())]
+    if weights and all(is_fused(t) for t in given):
+        out = native.weights(weights, grads, bins, GRAD_LOG_RANGE, copies)
+        tables = torch.from_numpy(out[:, [1, 2, 4, 5]].astype(np.float32))
+        hists = None
+        if bins > 0:
+            w_hist = out[:, 6 : 8 + bins]
+            g_hist = np.concatenate([np.tile(GRAD_LOG_RANGE, (len(out), 1)), out[:, 8 + bins :]], 1)
+            for row, g in zip(g_hist, grads, strict=True):
+                if g is None:
+                    row[:2] = math.nan
+            hists = torch.from_numpy(np.stack([g_hist, w_hist], axis=1))
+        return tables[:, :2], tables[:, 2:], hists
+
+    if copies is not None:
+        torch._foreach_copy_(list(copies), weights)
+    ref = weights[0]
+    hists = None
+    if bins > 0:
+        rows = [torch.stack([grad_histogram(g, bins) if g is not None else empty_histogram(bins, ref),
+                             weight_histogram(w, bins)]) for w, g in zip(weights, grads, strict=True)]  # fmt: skip
+        hists = torch.stack(rows)
+    return each_std_norm(weights, ref), each_std_norm(grads, ref), hists
 
 
 def measure_layer(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -39,6 +39,16 @@ _HEAD = (
 def _seed(seed: int, stream: int) -> int:
     # Independent streams for data order, init and dropout, all from the one spec seed.
     return (seed * 1_000_003 + stream) % 2**63
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """What a sampled step measured of its weights before the update."""
+
+    table: Tensor  # (layers, 2) std and L2 norm of each weight the step used
+    grads: Tensor  # (layers, 2) the same of each weight's gradient, before clipping
+    hists: Tensor | None  # (layers, 2, 2 + bins) gradient and weight histograms
+    before: list[Tensor] | None  # the weights copied, for the update; None: no update
 
 
 class Trainer:
@@ -127,24 +137,22 @@ class Trainer:
 
         bins = self._bins_due(k) if sampled else 0
         out, loss = self._forward_backward(x, y, sampled, bins)
+        weights = self._weights(bins) if sampled else None
         grads = self._grads(loss, sampled)
         if grads is None:  # non-finite on a step that was not sampled: measure it again
             sampled, bins = True, self._bins_due(k)
             out, loss = self._forward_backward(x, y, True, bins)
+            weights = self._weights(bins)
             grads = self._grads(loss, sampled)
-        grad_norm, grad_norm_clipped, clipped, pre_clip = grads
 
-        before = None
         if not self.halted:
-            if sampled:
-                before = self._copies("before", [b.linear.weight for b in self.model.blocks])
             self.optimizer.step()
         self.step_count += 1
-        if not sampled:
+        if weights is None:
             return None
-        frame = self._frame(
-            k, lr, out, y, loss, grad_norm, grad_norm_clipped, clipped, pre_clip, before, val, bins
-        )
+        if self.halted:
+            weights = replace(weights, before=None)  # no update was made
+        frame = self._frame(k, lr, out, y, loss, *grads, weights, val, bins)
         self.model.set_measuring(False)
         return frame
 
@@ -161,17 +169,17 @@ class Trainer:
             out, loss = self._forward_backward(x, y, True, bins)
             grads = [p.grad for p in self.params if p.grad is not None]
             grad_norm = stats.total_norm(grads, loss)
-            pre_clip = [b.linear.weight.grad for b in self.model.blocks]
         else:
             self.model.set_measuring(True, self.spec.probe.act_rows, bins)
             with torch.no_grad():
                 out = self.model(x)
                 loss = self._loss(out, y)
-            grad_norm, pre_clip = torch.tensor(math.nan, device=self.device), None
+            grad_norm = torch.tensor(math.nan, device=self.device)
+        weights = replace(self._weights(bins, backward), before=None)
         nan = torch.tensor(math.nan, device=self.device)
         frame = self._frame(
             self.step_count, self.lr_at(self.step_count), out, y, loss, grad_norm, grad_norm,
-            nan, pre_clip, None, None, bins,
+            nan, weights, None, bins,
         )  # fmt: skip
         self.model.set_measuring(False)
         self.optimizer.zero_grad(set_to_none=True)
@@ -210,17 +218,13 @@ class Trainer:
         loss.backward()
         return out, loss
 
-    def _grads(self, loss: Tensor, sampled: bool) -> tuple | None:
-        """Gradient norm, clipping, and the non-finite check (the one sync of a plain step).
+    def _grads(self, loss: Tensor, sampled: bool) -> tuple[Tensor, Tensor, Tensor] | None:
+        """Gradient norm, clipping, and the non-finite check (the one sync of a plain step):
+        the norm before and after clipping and whether clipping acted.
 
         Returns None when the step is non-finite and not sampled, so it is measured again.
         """
         grads = [p.grad for p in self.params if p.grad is not None]
-        pre_clip = None
-        if sampled:
-            pre_clip = [b.linear.weight.grad for b in self.model.blocks]
-            if self.spec.clip.mode != "none":
-                pre_clip = self._copies("pre_clip", pre_clip)
         grad_norm, clipped = self._clip(grads, sampled, loss)
 
         loss_ok, grad_ok = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
@@ -234,7 +238,16 @@ class Trainer:
         grad_norm_clipped = grad_norm
         if sampled and self.spec.clip.mode != "none":
             grad_norm_clipped = stats.total_norm(grads, loss)
-        return grad_norm, grad_norm_clipped, clipped, pre_clip
+        return grad_norm, grad_norm_clipped, clipped
+
+    def _weights(self, bins: int, grads: bool = True) -> _Weights:
+        """The weights the step uses and their gradients before clipping, measured, and the
+        weights copied for the update (in the same read, on the CPU)."""
+        weights = [b.linear.weight.detach() for b in self.model.blocks]
+        pre_clip = [b.linear.weight.grad if grads else None for b in self.model.blocks]
+        copies = self._buffers("before", weights)
+        table, grad_table, hists = stats.weight_statistics(weights, pre_clip, bins, copies)
+        return _Weights(table, grad_table, hists, copies)
 
     def _clip(self, grads: list[Tensor], sampled: bool, ref: Tensor) -> tuple[Tensor, Tensor]:
         """Clip in place; returns the L2 norm of the gradients before clipping, and whether
@@ -256,20 +269,17 @@ class Trainer:
             torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
         return grad_norm, acted
 
-    def _copies(self, name: str, tensors: list[Tensor]) -> list[Tensor]:
-        """Copies of `tensors`, into the same buffers on every sampled step on the CPU.
+    def _buffers(self, name: str, like: list[Tensor]) -> list[Tensor]:
+        """Tensors shaped as `like`, the same ones on every sampled step on the CPU.
 
         NOTE: on the CPU a fresh tensor of a few hundred KB costs more than the copy into it
         (its pages are mapped and zeroed anew); other devices have torch's caching allocator.
         """
-        tensors = [t.detach() for t in tensors]
-        if not stats.is_host(tensors[0]):
-            return [t.clone() for t in tensors]
+        if not stats.is_host(like[0]):
+            return [torch.empty_like(t) for t in like]
         buffers = self._copy_buffers.get(name)
         if buffers is None:
-            buffers = self._copy_buffers[name] = [torch.empty_like(t) for t in tensors]
-        for buffer, t in zip(buffers, tensors, strict=True):
-            buffer.copy_(t)
+            buffers = self._copy_buffers[name] = [torch.empty_like(t) for t in like]
         return buffers
 
     def _validate(self) -> tuple[Tensor, Tensor]:
@@ -312,33 +322,29 @@ class Trainer:
         grad_norm: Tensor,
         grad_norm_clipped: Tensor,
         clipped: Tensor,
-        pre_clip: list[Tensor] | None,
-        before: list[Tensor] | None,
+        weights: _Weights,
         val: tuple[Tensor, Tensor] | None,
         bins: int,
     ) -> Frame:
         """The frame of a measured step: the blocks took their forward and backward statistics
-        as they ran; the weights' are taken here."""
+        as they ran, and `weights` holds the weights' (the update is taken here)."""
         blocks, ref = self.model.blocks, loss
         missing = torch.full((6,), math.nan, device=self.device)  # a pass that did not run
         forward = [m.forward if m.forward is not None else missing
                    for m in (b.measured for b in blocks)]  # fmt: skip
         backward = [m.backward if m.backward is not None else missing[:2]
                     for m in (b.measured for b in blocks)]  # fmt: skip
-        grads = pre_clip or [None] * len(blocks)
-        weights = before or [b.linear.weight.detach() for b in blocks]
-        w = stats.each_std_norm(weights, ref)
-        hists = [stats.layer_histograms(None, g, wb, b.activation, bins, b.measured.act_hist)
-                 for b, g, wb in zip(blocks, grads, weights, strict=True)] if bins else []  # fmt: skip
-        updates: list[Tensor | None] = [None] * len(blocks)
-        if before is not None:  # before - after (the update's negative), over our own copies
-            torch._foreach_sub_(before, [b.linear.weight.detach() for b in blocks])
-            updates = list(before)
-        g_table, u_table = stats.each_std_norm(grads, ref), stats.each_std_norm(updates, ref)
-        table = stats.weight_table(w, g_table, u_table)
+        u_table = stats.each_std_norm([None] * len(blocks), ref)
+        if weights.before is not None:  # before - after: the update's negative, same std
+            after = [b.linear.weight for b in blocks]
+            u_table = stats.each_diff_std_norm(weights.before, after, ref)
+        table = stats.weight_table(weights.table, weights.grads, u_table)
         rows = [torch.cat([torch.stack(forward), torch.stack(backward), table], dim=1).double()]
-        if hists:
-            rows.append(torch.stack(hists).reshape(len(blocks), -1))
+        if bins:
+            act = [b.measured.act_hist if b.measured.act_hist is not None
+                   else stats.empty_histogram(bins, ref) for b in blocks]  # fmt: skip
+            hists = torch.cat([torch.stack(act).unsqueeze(1), weights.hists], dim=1)
+            rows.append(hists.reshape(len(blocks), -1))
         act_rows = blocks[0].measured.rows
 
         nan = torch.tensor(math.nan, device=self.device)

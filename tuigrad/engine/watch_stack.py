@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from tuigrad.engine import stats
+from tuigrad.engine import native, stats
 from tuigrad.frames import LAYER_SCALARS
 
 # NOTE: these follow stats.layer_scalars exactly (a test compares them with
@@ -101,6 +102,11 @@ def moments(x: Tensor, buffers: Buffers, norm: bool = True) -> Tensor:
     and on other devices (no read-back there), from the deviations in a second pass.
     """
     flat = x.reshape(len(x), -1)  # (group, elements)
+    if stats.is_fused(flat):
+        out = torch.from_numpy(native.moments(list(flat)).astype(np.float32))
+        if not norm:
+            out[:, 2] = 0.0
+        return out
     mean = flat.mean(1)
     size = flat.shape[1]
     l2 = torch.linalg.vector_norm(flat, dim=1)
@@ -135,6 +141,9 @@ def _act_scalars(act: Tensor, buffers: Buffers) -> Tensor:
     rows, units = act.shape[1:]
     if rows * units < 2:
         return torch.full((len(act), 3), math.nan, dtype=act.dtype, device=act.device)
+    if stats.is_fused(act):
+        out = np.stack([native.forward(a, "identity", 1.0, False, 0, 0.0, 1.0) for a in act])
+        return torch.from_numpy(out[:, [0, 1, 4]].astype(np.float32))
     mean_std = moments(act, buffers, norm=False)[:, :2]
     if units < 2:
         spread = torch.full_like(mean_std[:, 0], math.nan)

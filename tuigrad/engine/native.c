@@ -1,0 +1,447 @@
+/* Fused statistics over float32 host memory, for tuigrad.engine.native.
+ *
+ * Each function reads its tensor once, in runs short enough to stay in the L1 cache, and
+ * takes every statistic of the run before moving on: where torch needs a pass and a dispatch
+ * per statistic, these need one call. Sums are kept in float64, in LANES independent
+ * accumulators (no reassociation needed, so the compiler vectorises them as written); runs are
+ * combined by Chan's formula, so the variance never subtracts two large sums.
+ *
+ * Binning is done in float32 exactly as the torch code in stats.py does it (subtract, then
+ * multiply, each rounded, no fused multiply-add), so both give the same counts.
+ */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LANES 32
+#define RUN 1024 /* floats per run: 4 KB */
+#define SETS 8   /* consecutive values count into separate sets of bins (no store stalls) */
+
+typedef struct {
+    double n, mean, m2, sq; /* count, mean, centred sum of squares, sum of squares */
+} moments_t;
+
+/* Sum, centred sum of squares and sum of squares of n floats in double, in two passes (the
+ * floats are in the cache for the second). */
+static void two_pass(const float *x, int64_t n, double *sum, double *m2, double *sq)
+{
+    double a[LANES] = {0}, q[LANES] = {0}, p[LANES] = {0};
+    int64_t j, whole = n - n % LANES;
+    double s = 0, c = 0, t = 0;
+
+    for (j = 0; j < whole; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            a[l] += x[j + l];
+    for (int l = 0; l < LANES; l++)
+        s += a[l];
+    for (; j < n; j++)
+        s += x[j];
+
+    double mean = s / (double)n;
+    for (j = 0; j < whole; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            double v = x[j + l], d = v - mean;
+            q[l] += d * d;
+            p[l] += v * v;
+        }
+    for (int l = 0; l < LANES; l++) {
+        c += q[l];
+        t += p[l];
+    }
+    for (; j < n; j++) {
+        double v = x[j], d = v - mean;
+        c += d * d;
+        t += v * v;
+    }
+    *sum = s, *m2 = c, *sq = t;
+}
+
+/* The same in one pass, each lane summing a few floats in float32 (n <= RUN: under 1e-5 of
+ * relative error), unless the mean holds more than half of the sum of squares (the
+ * subtraction would cancel digits), or squares overflowed float32, or may have underflowed
+ * (values under about 1e-19, as in a vanishing gradient): then in two passes, in float64. */
+static void run_moments(const float *x, int64_t n, double *sum, double *m2, double *sq)
+{
+    float a[LANES] = {0}, p[LANES] = {0};
+    int64_t j, whole = n - n % LANES;
+    double s = 0, t = 0;
+
+    for (j = 0; j < whole; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            a[l] += x[j + l];
+            p[l] += x[j + l] * x[j + l];
+        }
+    for (int l = 0; l < LANES; l++) {
+        s += a[l];
+        t += p[l];
+    }
+    for (; j < n; j++) {
+        s += x[j];
+        t += (double)x[j] * x[j];
+    }
+
+    double c = t - s * (s / (double)n);
+    if (!(c > 0.5 * t) || !isfinite(t) || t < 1e-24 * (double)n) {
+        two_pass(x, n, sum, m2, sq);
+        return;
+    }
+    *sum = s, *m2 = c, *sq = t;
+}
+
+static void merge(moments_t *m, double n, double sum, double m2, double sq)
+{
+    if (n == 0)
+        return;
+    double mean = sum / n;
+    if (m->n == 0) {
+        m->n = n, m->mean = mean, m->m2 = m2, m->sq = sq;
+        return;
+    }
+    double total = m->n + n, delta = mean - m->mean;
+    m->mean += delta * (n / total);
+    m->m2 += m2 + delta * delta * (m->n * n / total);
+    m->sq += sq;
+    m->n = total;
+}
+
+/* out: mean, unbiased std (NaN under two values), L2 norm. */
+static void finish(const moments_t *m, double *out)
+{
+    out[0] = m->n > 0 ? m->mean : NAN;
+    out[1] = m->n > 1 ? sqrt(m->m2 / (m->n - 1)) : NAN;
+    out[2] = sqrt(m->sq);
+}
+
+static void add_run(moments_t *m, const float *x, int64_t n)
+{
+    double sum, m2, sq;
+    run_moments(x, n, &sum, &m2, &sq);
+    merge(m, (double)n, sum, m2, sq);
+}
+
+/* Mean, unbiased std and L2 norm of each of `count` tensors (3 values each in out). */
+void tg_moments(const float *const *xs, const int64_t *ns, int64_t count, double *out)
+{
+    for (int64_t i = 0; i < count; i++) {
+        moments_t m = {0};
+        for (int64_t j = 0; j < ns[i]; j += RUN)
+            add_run(&m, xs[i] + j, ns[i] - j < RUN ? ns[i] - j : RUN);
+        finish(&m, out + 3 * i);
+    }
+}
+
+/* The same of each difference a[i] - b[i] (taken in float32, as torch does). */
+void tg_diff_moments(const float *const *as, const float *const *bs, const int64_t *ns,
+                     int64_t count, double *out)
+{
+    float d[RUN];
+    for (int64_t i = 0; i < count; i++) {
+        moments_t m = {0};
+        for (int64_t j = 0; j < ns[i]; j += RUN) {
+            int64_t n = ns[i] - j < RUN ? ns[i] - j : RUN;
+            for (int64_t k = 0; k < n; k++)
+                d[k] = as[i][j + k] - bs[i][j + k];
+            add_run(&m, d, n);
+        }
+        finish(&m, out + 3 * i);
+    }
+}
+
+/* Sum of squares of all `count` tensors together (float64). */
+double tg_sum_squares(const float *const *xs, const int64_t *ns, int64_t count)
+{
+    double p[LANES] = {0}, t = 0;
+    for (int64_t i = 0; i < count; i++) {
+        const float *x = xs[i];
+        int64_t j, whole = ns[i] - ns[i] % LANES;
+        for (j = 0; j < whole; j += LANES)
+            for (int l = 0; l < LANES; l++)
+                p[l] += (double)x[j + l] * x[j + l];
+        for (; j < ns[i]; j++)
+            t += (double)x[j] * x[j];
+    }
+    for (int l = 0; l < LANES; l++)
+        t += p[l];
+    return t;
+}
+
+/* ---- histograms ------------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t bins;
+    int64_t *counts; /* SETS * (bins + 1): the last bin of each set takes NaN, dropped */
+} counter_t;
+
+static int counter_open(counter_t *c, int64_t bins)
+{
+    c->bins = bins;
+    c->counts = calloc((size_t)(SETS * (bins + 1)), sizeof(int64_t));
+    return c->counts != NULL;
+}
+
+/* Bin numbers of n floats over [lo, ...) with `scale` bins per unit, in float32. */
+static void uniform_bins(const float *x, int64_t n, int64_t bins, float lo, float scale,
+                         int32_t *idx)
+{
+    float top = (float)(bins - 1), drop = (float)bins;
+    for (int64_t k = 0; k < n; k++) {
+        float t = (x[k] - lo) * scale;
+        t = t < 0 ? 0 : t;
+        t = t > top ? top : t;
+        idx[k] = (int32_t)(x[k] != x[k] ? drop : t);
+    }
+}
+
+static void tally(counter_t *c, const int32_t *idx, int64_t n)
+{
+    int64_t stride = c->bins + 1, k = 0;
+    for (; k + SETS <= n; k += SETS)
+        for (int s = 0; s < SETS; s++)
+            c->counts[s * stride + idx[k + s]]++;
+    for (; k < n; k++)
+        c->counts[idx[k]]++;
+}
+
+static void counter_close(counter_t *c, double *out)
+{
+    for (int64_t b = 0; b < c->bins; b++) {
+        int64_t total = 0;
+        for (int s = 0; s < SETS; s++)
+            total += c->counts[s * (c->bins + 1) + b];
+        out[b] = (double)total;
+    }
+    free(c->counts);
+}
+
+/* Counts of n floats over `bins` uniform bins from lo, `scale` bins per unit; values below
+ * or above count in the end bins, NaN nowhere. Returns 0 when out of memory. */
+int tg_histogram(const float *x, int64_t n, int64_t bins, float lo, float scale, double *out)
+{
+    counter_t c;
+    int32_t idx[RUN];
+    if (!counter_open(&c, bins))
+        return 0;
+    for (int64_t j = 0; j < n; j += RUN) {
+        int64_t m = n - j < RUN ? n - j : RUN;
+        uniform_bins(x + j, m, bins, lo, scale, idx);
+        tally(&c, idx, m);
+    }
+    counter_close(&c, out);
+    return 1;
+}
+
+static void magnitude_bins(const float *x, int64_t n, int64_t bins, const uint32_t *first,
+                           const uint32_t *edges, int64_t steps, int32_t *idx)
+{
+    const uint32_t *u = (const uint32_t *)x;
+    if (steps == 1) { /* bins of an octave or more (the usual): a loop the compiler vectorises */
+        for (int64_t k = 0; k < n; k++) {
+            uint32_t bits = u[k] & 0x7fffffffu;
+            uint32_t b = first[bits >> 23];
+            b += bits >= edges[b + 1];
+            idx[k] = bits > 0x7f800000u ? (int32_t)bins : (int32_t)b; /* NaN: dropped */
+        }
+        return;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        uint32_t bits = u[k] & 0x7fffffffu;
+        uint32_t b = first[bits >> 23];
+        for (int64_t r = 0; r < steps; r++)
+            b += bits >= edges[b + 1];
+        idx[k] = bits > 0x7f800000u ? (int32_t)bins : (int32_t)b;
+    }
+}
+
+/* Counts of |x| over bins whose lower edges, as float32 bit patterns, are edges[0..bins-1]
+ * (edges[0] = 0: the first bin takes everything below the second edge, zeros included;
+ * edges[bins] must be above every finite and infinite magnitude). first[e] is the bin of the
+ * smallest magnitude with binary exponent e, and the magnitudes of one exponent span at most
+ * steps + 1 bins. NaN is not counted. */
+int tg_magnitude_histogram(const float *x, int64_t n, int64_t bins, const uint32_t *first,
+                           const uint32_t *edges, int64_t steps, double *out)
+{
+    counter_t c;
+    int32_t idx[RUN];
+    if (!counter_open(&c, bins))
+        return 0;
+    for (int64_t j = 0; j < n; j += RUN) {
+        int64_t m = n - j < RUN ? n - j : RUN;
+        magnitude_bins(x + j, m, bins, first, edges, steps, idx);
+        tally(&c, idx, m);
+    }
+    counter_close(&c, out);
+    return 1;
+}
+
+/* ---- a layer's forward statistics --------------------------------------------------------- */
+
+enum { TAILS_NONE = 0, TAILS_ABOVE = 1, TAILS_OUTSIDE = 2 };
+
+/* The forward statistics of act, (rows, cols) row-major, as stats.forward_scalars defines
+ * them: out[0..4] = mean, unbiased std, saturated fraction, dead fraction, unit spread (NaN
+ * where they do not apply), then `bins` histogram counts when bins > 0 (as tg_histogram).
+ *
+ * tails: TAILS_ABOVE counts |a| > hi (tanh), TAILS_OUTSIDE counts a < lo or a > hi
+ * (sigmoid). dead: a unit is dead if no row has it > 0 (NaN counts as alive).
+ * Returns 0 when out of memory. */
+int tg_forward(const float *act, int64_t rows, int64_t cols, int tails, float lo, float hi,
+               int dead, int64_t bins, float h_lo, float h_scale, double *out)
+{
+    moments_t m = {0};
+    double spread = 0;
+    int64_t saturated = 0;
+    unsigned char *alive = NULL;
+    counter_t c = {0};
+    int32_t idx[RUN];
+
+    if (dead && !(alive = calloc((size_t)cols, 1)))
+        return 0;
+    if (bins > 0 && !counter_open(&c, bins)) {
+        free(alive);
+        return 0;
+    }
+
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = act + r * cols;
+        double sum, m2, sq;
+        run_moments(row, cols, &sum, &m2, &sq);
+        merge(&m, (double)cols, sum, m2, sq);
+        spread += cols > 1 ? sqrt(m2 / (double)(cols - 1)) : NAN;
+
+        if (tails == TAILS_ABOVE) {
+            int64_t k = 0;
+            for (int64_t j = 0; j < cols; j++)
+                k += fabsf(row[j]) > hi;
+            saturated += k;
+        } else if (tails == TAILS_OUTSIDE) {
+            int64_t k = 0;
+            for (int64_t j = 0; j < cols; j++)
+                k += (row[j] < lo) | (row[j] > hi);
+            saturated += k;
+        }
+        if (dead)
+            for (int64_t j = 0; j < cols; j++)
+                alive[j] |= (row[j] > 0) | (row[j] != row[j]);
+        if (bins > 0)
+            for (int64_t j = 0; j < cols; j += RUN) {
+                int64_t n = cols - j < RUN ? cols - j : RUN;
+                uniform_bins(row + j, n, bins, h_lo, h_scale, idx);
+                tally(&c, idx, n);
+            }
+    }
+
+    double total = (double)rows * (double)cols, stats[3];
+    finish(&m, stats);
+    out[0] = stats[0];
+    out[1] = stats[1];
+    out[2] = tails == TAILS_NONE ? NAN : (double)saturated / total;
+    out[3] = NAN;
+    if (dead) {
+        int64_t k = 0;
+        for (int64_t j = 0; j < cols; j++)
+            k += !alive[j];
+        out[3] = (double)k / (double)cols;
+        free(alive);
+    }
+    out[4] = cols > 1 ? spread / (double)rows : NAN;
+    if (bins > 0)
+        counter_close(&c, out + 5);
+    return 1;
+}
+
+/* ---- the weights of a step and their gradients -------------------------------------------- */
+
+/* The least and greatest finite values of n floats (lo > hi when none is finite). */
+static void finite_range(const float *x, int64_t n, float *lo, float *hi)
+{
+    float mn[LANES], mx[LANES];
+    int64_t j, whole = n - n % LANES;
+    for (int l = 0; l < LANES; l++)
+        mn[l] = INFINITY, mx[l] = -INFINITY;
+    for (j = 0; j < whole; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float v = x[j + l];
+            mn[l] = v < mn[l] && v > -INFINITY ? v : mn[l];
+            mx[l] = v > mx[l] && v < INFINITY ? v : mx[l];
+        }
+    for (; j < n; j++) {
+        float v = x[j];
+        mn[0] = v < mn[0] && v > -INFINITY ? v : mn[0];
+        mx[0] = v > mx[0] && v < INFINITY ? v : mx[0];
+    }
+    for (int l = 1; l < LANES; l++) {
+        mn[0] = mn[l] < mn[0] ? mn[l] : mn[0];
+        mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
+    }
+    *lo = mn[0], *hi = mx[0];
+}
+
+/* For each of `count` layers: its weight ws[i] (copied into copies[i] in the same read, when
+ * copies is not NULL) and its gradient gs[i] (NULL: none), ns[i] values each. out holds
+ * 8 + 2 * bins values per layer: mean, unbiased std and L2 norm of the weight, the same of
+ * the gradient (NaN without one), then, with bins > 0, the weight histogram's range and
+ * counts (over its finite range, as stats.data_range widens it) and the gradient's
+ * magnitude counts (as tg_magnitude_histogram). Returns 0 when out of memory. */
+int tg_weights(const float *const *ws, float *const *copies, const float *const *gs,
+               const int64_t *ns, int64_t count, int64_t bins, const uint32_t *first,
+               const uint32_t *edges, int64_t steps, double *out)
+{
+    int64_t stride = 8 + 2 * (bins > 0 ? bins : 0);
+    int32_t idx[RUN];
+
+    for (int64_t i = 0; i < count; i++) {
+        const float *w = ws[i], *g = gs[i];
+        int64_t n = ns[i];
+        double *o = out + i * stride;
+        moments_t mw = {0}, mg = {0};
+        float lo = INFINITY, hi = -INFINITY;
+
+        for (int64_t j = 0; j < n; j += RUN) {
+            int64_t m = n - j < RUN ? n - j : RUN;
+            float a, b;
+            if (copies)
+                memcpy(copies[i] + j, w + j, (size_t)m * sizeof(float));
+            add_run(&mw, w + j, m);
+            if (bins > 0) {
+                finite_range(w + j, m, &a, &b);
+                lo = a < lo ? a : lo;
+                hi = b > hi ? b : hi;
+            }
+        }
+        finish(&mw, o);
+
+        if (g) {
+            counter_t c = {0};
+            if (bins > 0 && !counter_open(&c, bins))
+                return 0;
+            for (int64_t j = 0; j < n; j += RUN) {
+                int64_t m = n - j < RUN ? n - j : RUN;
+                add_run(&mg, g + j, m);
+                if (bins > 0) {
+                    magnitude_bins(g + j, m, bins, first, edges, steps, idx);
+                    tally(&c, idx, m);
+                }
+            }
+            finish(&mg, o + 3);
+            if (bins > 0)
+                counter_close(&c, o + 8 + bins);
+        } else {
+            o[3] = o[4] = o[5] = NAN;
+            for (int64_t b = 0; b < bins; b++)
+                o[8 + bins + b] = 0;
+        }
+
+        if (bins > 0) {
+            if (lo > hi) /* no finite value */
+                lo = 0, hi = 1;
+            else if (lo == hi)
+                lo = (float)((double)lo - 0.5), hi = (float)((double)hi + 0.5);
+            o[6] = lo, o[7] = hi;
+            if (!tg_histogram(w, n, bins, lo, (float)((double)bins / ((double)hi - lo)), o + 8))
+                return 0;
+        }
+    }
+    return 1;
+}
