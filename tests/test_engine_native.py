@@ -56,6 +56,16 @@ def test_tuigrad_native_0_turns_it_off(tmp_path):
     assert done.stdout.split()[0] == "True"
 
 
+def test_a_cache_folder_that_cannot_be_made_falls_back_to_the_temporary_folder(tmp_path):
+    (tmp_path / "file").write_text("")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    done = _in_subprocess(CHECK, TUIGRAD_CACHE=str(tmp_path / "file" / "cache"), TMPDIR=str(temp))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "False"
+    assert len(list(temp.glob("tuigrad-*/native-*.so"))) == 1
+
+
 def test_a_build_is_kept_in_the_cache_folder_and_reused(tmp_path):
     first = _in_subprocess(CHECK, TUIGRAD_CACHE=str(tmp_path))
     built = list(tmp_path.glob("native-*.so"))

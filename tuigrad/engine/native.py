@@ -90,7 +90,6 @@ def _cpu() -> str:
 
 
 def _build(cc: str, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
     # Built beside the target and renamed into place: processes building at once do not clash.
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
@@ -105,6 +104,28 @@ def _build(cc: str, target: Path) -> None:
             os.unlink(tmp)
 
 
+def _folders() -> list[Path]:
+    """The cache folder, then one of this user's own in the temporary folder (read-only home)."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return [cache_folder(), Path(tempfile.gettempdir()) / f"tuigrad-{uid}"]
+
+
+def _load(cc: str, name: str) -> ctypes.CDLL:
+    error: OSError | subprocess.SubprocessError = OSError("no folder to build in")
+    for folder in _folders():
+        target = folder / name
+        try:
+            if not target.exists():
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
+                    raise OSError(f"{folder} belongs to another user")
+                _build(cc, target)
+            return ctypes.CDLL(str(target))
+        except (OSError, subprocess.SubprocessError) as exc:
+            error = exc
+    raise error
+
+
 @functools.cache
 def library() -> ctypes.CDLL | None:
     """The loaded library, built first if need be; None where it cannot be had."""
@@ -116,11 +137,8 @@ def library() -> ctypes.CDLL | None:
         return None
     build = " ".join((cc, *FLAGS, _cpu(), platform.machine()))
     key = hashlib.sha256(SOURCE.read_bytes() + build.encode()).hexdigest()
-    target = cache_folder() / f"native-{key[:16]}.so"
     try:
-        if not target.exists():
-            _build(cc, target)
-        lib = ctypes.CDLL(str(target))
+        lib = _load(cc, f"native-{key[:16]}.so")
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("could not build %s (%s): statistics are taken with torch alone", SOURCE, exc)
         return None
