@@ -240,6 +240,13 @@ def test_total_norm_over_tensors_of_any_shape():
     want = np.sqrt(sum(np.sum(_np(t) ** 2) for t in tensors))
     assert stats.total_norm(tensors, tensors[0]).item() == pytest.approx(want, rel=RTOL)
     assert math.isnan(stats.total_norm([], tensors[0]).item())
+    # Norms taken already count as their tensors would.
+    norms = torch.stack([torch.linalg.vector_norm(t) for t in tensors[1:]])
+    partly = stats.total_norm(tensors[:1], tensors[0], norms).item()
+    assert partly == pytest.approx(want, rel=RTOL)
+    assert stats.total_norm([], tensors[0], norms).item() == pytest.approx(
+        np.sqrt(sum(np.sum(_np(t) ** 2) for t in tensors[1:])), rel=RTOL
+    )
 
 
 @pytest.mark.usefixtures("paths")

@@ -182,8 +182,8 @@ static int counter_open(counter_t *c, int64_t bins)
 }
 
 /* Bin numbers of n floats over [lo, ...) with `scale` bins per unit, in float32. */
-static void uniform_bins(const float *x, int64_t n, int64_t bins, float lo, float scale,
-                         int32_t *idx)
+static void uniform_bins(const float *restrict x, int64_t n, int64_t bins, float lo, float scale,
+                         int32_t *restrict idx)
 {
     float top = (float)(bins - 1), drop = (float)bins;
     for (int64_t k = 0; k < n; k++) {
@@ -232,15 +232,15 @@ int tg_histogram(const float *x, int64_t n, int64_t bins, float lo, float scale,
     return 1;
 }
 
-static void magnitude_bins(const float *x, int64_t n, int64_t bins, const uint32_t *first,
-                           const uint32_t *edges, int64_t steps, int32_t *idx)
+static void magnitude_bins(const float *restrict x, int64_t n, int64_t bins,
+                           const uint32_t *restrict first, const uint32_t *restrict edges,
+                           int64_t steps, int32_t *restrict idx)
 {
     const uint32_t *u = (const uint32_t *)x;
-    if (steps == 1) { /* bins of an octave or more (the usual): a loop the compiler vectorises */
+    if (steps == 0) { /* first[] is packed: one lookup per value, vectorised */
         for (int64_t k = 0; k < n; k++) {
-            uint32_t bits = u[k] & 0x7fffffffu;
-            uint32_t b = first[bits >> 23];
-            b += bits >= edges[b + 1];
+            uint32_t bits = u[k] & 0x7fffffffu, entry = first[bits >> 23];
+            uint32_t b = (entry >> 24) + ((bits & 0x7fffffu) >= (entry & 0xffffffu));
             idx[k] = bits > 0x7f800000u ? (int32_t)bins : (int32_t)b; /* NaN: dropped */
         }
         return;
@@ -258,7 +258,9 @@ static void magnitude_bins(const float *x, int64_t n, int64_t bins, const uint32
  * (edges[0] = 0: the first bin takes everything below the second edge, zeros included;
  * edges[bins] must be above every finite and infinite magnitude). first[e] is the bin of the
  * smallest magnitude with binary exponent e, and the magnitudes of one exponent span at most
- * steps + 1 bins. NaN is not counted. */
+ * steps + 1 bins. With steps 0 they span at most 2, and first[e] holds that bin in its top 8
+ * bits and, in its low 24, the mantissa from which on a magnitude is in the next one (2^23:
+ * none is). NaN is not counted. */
 int tg_magnitude_histogram(const float *x, int64_t n, int64_t bins, const uint32_t *first,
                            const uint32_t *edges, int64_t steps, double *out)
 {

@@ -218,7 +218,13 @@ def _magnitude_edges(bins: int, lo: float, hi: float) -> tuple[np.ndarray, np.nd
     largest = smallest | np.uint32(0x7FFFFF)
     first = np.searchsorted(inner, smallest, side="right").astype(np.uint32)
     last = np.searchsorted(inner, largest, side="right").astype(np.uint32)
-    return first, bits, int((last - first).max())
+    steps = int((last - first).max())
+    if steps <= 1 and bins < 256:  # packed, as native.c's magnitude_bins reads it for steps 0
+        split = bits[first + 1]  # (256,) the next edge above each exponent's smallest value
+        inside = (split >> 23) == np.arange(256)
+        mantissa = np.where(inside, split & 0x7FFFFF, 1 << 23).astype(np.uint32)
+        return (first << 24) | mantissa, bits, 0
+    return first, bits, steps
 
 
 def magnitude_histogram(values: Tensor, bins: int, lo: float, hi: float) -> np.ndarray:

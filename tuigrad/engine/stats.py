@@ -288,15 +288,22 @@ def layer_scalars(
     return torch.cat(parts)
 
 
-def total_norm(tensors: list[Tensor], ref: Tensor) -> Tensor:
-    """L2 norm of all `tensors` together (float32, on `ref`'s device); NaN when there are none."""
-    if not tensors:
+def total_norm(tensors: list[Tensor], ref: Tensor, norms: Tensor | None = None) -> Tensor:
+    """L2 norm of all `tensors` together (float32, on `ref`'s device); NaN when there are none.
+
+    `norms`, (k,), are the L2 norms of k more tensors, already taken: they count as if
+    those tensors were among `tensors`, without another read of them.
+    """
+    if not tensors and norms is None:
         return _nan(ref)
     tensors = [t.detach().float() for t in tensors]
-    if all(is_fused(t) for t in tensors):
-        return _scalar(math.sqrt(native.sum_squares(tensors)))
-    norms = torch._foreach_norm(tensors)
-    return torch.linalg.vector_norm(torch.stack(norms))
+    if all(is_fused(t) for t in tensors) and (norms is None or is_host(norms)):
+        known = float((norms.double() ** 2).sum()) if norms is not None else 0.0
+        return _scalar(math.sqrt((native.sum_squares(tensors) if tensors else 0.0) + known))
+    parts = list(torch._foreach_norm(tensors)) if tensors else []
+    if norms is not None:
+        parts += list(norms.float().unbind())
+    return torch.linalg.vector_norm(torch.stack(parts))
 
 
 # ---- histograms ----------------------------------------------------------------------------

@@ -138,12 +138,12 @@ class Trainer:
         bins = self._bins_due(k) if sampled else 0
         out, loss = self._forward_backward(x, y, sampled, bins)
         weights = self._weights(bins) if sampled else None
-        grads = self._grads(loss, sampled)
+        grads = self._grads(loss, weights)
         if grads is None:  # non-finite on a step that was not sampled: measure it again
             sampled, bins = True, self._bins_due(k)
             out, loss = self._forward_backward(x, y, True, bins)
             weights = self._weights(bins)
-            grads = self._grads(loss, sampled)
+            grads = self._grads(loss, weights)
 
         if not self.halted:
             self.optimizer.step()
@@ -218,14 +218,18 @@ class Trainer:
         loss.backward()
         return out, loss
 
-    def _grads(self, loss: Tensor, sampled: bool) -> tuple[Tensor, Tensor, Tensor] | None:
+    def _grads(
+        self, loss: Tensor, weights: _Weights | None
+    ) -> tuple[Tensor, Tensor, Tensor] | None:
         """Gradient norm, clipping, and the non-finite check (the one sync of a plain step):
-        the norm before and after clipping and whether clipping acted.
+        the norm before and after clipping and whether clipping acted. `weights`, measured on
+        a sampled step, gives the monitored weights' gradient norms.
 
         Returns None when the step is non-finite and not sampled, so it is measured again.
         """
+        sampled = weights is not None
         grads = [p.grad for p in self.params if p.grad is not None]
-        grad_norm, clipped = self._clip(grads, sampled, loss)
+        grad_norm, clipped = self._clip(grads, weights, loss)
 
         loss_ok, grad_ok = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
         self.halted = ""
@@ -249,15 +253,22 @@ class Trainer:
         table, grad_table, hists = stats.weight_statistics(weights, pre_clip, bins, copies)
         return _Weights(table, grad_table, hists, copies)
 
-    def _clip(self, grads: list[Tensor], sampled: bool, ref: Tensor) -> tuple[Tensor, Tensor]:
+    def _clip(
+        self, grads: list[Tensor], weights: _Weights | None, ref: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """Clip in place; returns the L2 norm of the gradients before clipping, and whether
-        clipping acted (only worked out on sampled steps)."""
-        clip = self.spec.clip
+        clipping acted (only worked out on sampled steps, those with `weights`)."""
+        clip, sampled = self.spec.clip, weights is not None
         if clip.mode == "norm" and clip.norm_type == 2:
             # Clipping's own pass over the gradients gives their norm: no second pass.
             total = torch.nn.utils.clip_grad_norm_(self.params, clip.max_norm)
             return total.float(), (total > clip.max_norm).float()
-        grad_norm = stats.total_norm(grads, ref)
+        if weights is not None:  # the monitored weights' gradients are read already
+            monitored = {id(b.linear.weight) for b in self.model.blocks}
+            others = [p.grad for p in self.params if p.grad is not None and id(p) not in monitored]
+            grad_norm = stats.total_norm(others, ref, weights.grads[:, 1])
+        else:
+            grad_norm = stats.total_norm(grads, ref)
         acted = torch.zeros((), device=self.device)
         if clip.mode == "norm":
             total = torch.nn.utils.clip_grad_norm_(self.params, clip.max_norm, clip.norm_type)
