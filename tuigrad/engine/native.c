@@ -277,82 +277,6 @@ int tg_magnitude_histogram(const float *x, int64_t n, int64_t bins, const uint32
     return 1;
 }
 
-/* ---- a layer's forward statistics --------------------------------------------------------- */
-
-enum { TAILS_NONE = 0, TAILS_ABOVE = 1, TAILS_OUTSIDE = 2 };
-
-/* The forward statistics of act, (rows, cols) row-major, as stats.forward_scalars defines
- * them: out[0..4] = mean, unbiased std, saturated fraction, dead fraction, unit spread (NaN
- * where they do not apply), then `bins` histogram counts when bins > 0 (as tg_histogram).
- *
- * tails: TAILS_ABOVE counts |a| > hi (tanh), TAILS_OUTSIDE counts a < lo or a > hi
- * (sigmoid). dead: a unit is dead if no row has it > 0 (NaN counts as alive).
- * Returns 0 when out of memory. */
-int tg_forward(const float *act, int64_t rows, int64_t cols, int tails, float lo, float hi,
-               int dead, int64_t bins, float h_lo, float h_scale, double *out)
-{
-    moments_t m = {0};
-    double spread = 0;
-    int64_t saturated = 0;
-    unsigned char *alive = NULL;
-    counter_t c = {0};
-    int32_t idx[RUN];
-
-    if (dead && !(alive = calloc((size_t)cols, 1)))
-        return 0;
-    if (bins > 0 && !counter_open(&c, bins)) {
-        free(alive);
-        return 0;
-    }
-
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = act + r * cols;
-        double sum, m2, sq;
-        run_moments(row, cols, &sum, &m2, &sq);
-        merge(&m, (double)cols, sum, m2, sq);
-        spread += cols > 1 ? sqrt(m2 / (double)(cols - 1)) : NAN;
-
-        if (tails == TAILS_ABOVE) {
-            int64_t k = 0;
-            for (int64_t j = 0; j < cols; j++)
-                k += fabsf(row[j]) > hi;
-            saturated += k;
-        } else if (tails == TAILS_OUTSIDE) {
-            int64_t k = 0;
-            for (int64_t j = 0; j < cols; j++)
-                k += (row[j] < lo) | (row[j] > hi);
-            saturated += k;
-        }
-        if (dead)
-            for (int64_t j = 0; j < cols; j++)
-                alive[j] |= (row[j] > 0) | (row[j] != row[j]);
-        if (bins > 0)
-            for (int64_t j = 0; j < cols; j += RUN) {
-                int64_t n = cols - j < RUN ? cols - j : RUN;
-                uniform_bins(row + j, n, bins, h_lo, h_scale, idx);
-                tally(&c, idx, n);
-            }
-    }
-
-    double total = (double)rows * (double)cols, stats[3];
-    finish(&m, stats);
-    out[0] = stats[0];
-    out[1] = stats[1];
-    out[2] = tails == TAILS_NONE ? NAN : (double)saturated / total;
-    out[3] = NAN;
-    if (dead) {
-        int64_t k = 0;
-        for (int64_t j = 0; j < cols; j++)
-            k += !alive[j];
-        out[3] = (double)k / (double)cols;
-        free(alive);
-    }
-    out[4] = cols > 1 ? spread / (double)rows : NAN;
-    if (bins > 0)
-        counter_close(&c, out + 5);
-    return 1;
-}
-
 /* ---- the weights of a step and their gradients -------------------------------------------- */
 
 /* The least and greatest finite values of n floats (lo > hi when none is finite). */
@@ -378,6 +302,16 @@ static void finite_range(const float *x, int64_t n, float *lo, float *hi)
         mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
     }
     *lo = mn[0], *hi = mx[0];
+}
+
+/* A finite range as stats.data_range gives it: [0, 1] if there was no finite value (lo > hi),
+ * widened by 0.5 each way if it is a single value. */
+static void widen(float *lo, float *hi)
+{
+    if (*lo > *hi)
+        *lo = 0, *hi = 1;
+    else if (*lo == *hi)
+        *lo = (float)((double)*lo - 0.5), *hi = (float)((double)*hi + 0.5);
 }
 
 /* For each of `count` layers: its weight ws[i] (copied into copies[i] in the same read, when
@@ -436,14 +370,119 @@ int tg_weights(const float *const *ws, float *const *copies, const float *const 
         }
 
         if (bins > 0) {
-            if (lo > hi) /* no finite value */
-                lo = 0, hi = 1;
-            else if (lo == hi)
-                lo = (float)((double)lo - 0.5), hi = (float)((double)hi + 0.5);
+            widen(&lo, &hi);
             o[6] = lo, o[7] = hi;
             if (!tg_histogram(w, n, bins, lo, (float)((double)bins / ((double)hi - lo)), o + 8))
                 return 0;
         }
+    }
+    return 1;
+}
+
+/* ---- a layer's forward statistics --------------------------------------------------------- */
+
+enum { TAILS_NONE = 0, TAILS_ABOVE = 1, TAILS_OUTSIDE = 2 };
+
+/* The forward statistics of act, (rows, cols) row-major, as stats.forward_scalars defines
+ * them: out[0..4] = mean, unbiased std, saturated fraction, dead fraction, unit spread (NaN
+ * where they do not apply), out[5] = the unbiased std of the pre_n values of pre (NaN when
+ * pre is NULL); with bins > 0, out[6], out[7] = the histogram's range, then its `bins`
+ * counts: over [h_lo, h_hi], or with own_range over act's finite range (as stats.data_range
+ * widens it, binned in a second read).
+ *
+ * tails: TAILS_ABOVE counts |a| > hi (tanh), TAILS_OUTSIDE counts a < lo or a > hi
+ * (sigmoid). dead: a unit is dead if no row has it > 0 (NaN counts as alive).
+ * Returns 0 when out of memory. */
+int tg_forward(const float *act, int64_t rows, int64_t cols, const float *pre, int64_t pre_n,
+               int tails, float lo, float hi, int dead, int64_t bins, int own_range, float h_lo,
+               float h_hi, double *out)
+{
+    moments_t m = {0};
+    double spread = 0;
+    int64_t saturated = 0;
+    unsigned char *alive = NULL;
+    counter_t c = {0};
+    int32_t idx[RUN];
+    float range_lo = INFINITY, range_hi = -INFINITY, scale = 0;
+
+    if (dead && !(alive = calloc((size_t)cols, 1)))
+        return 0;
+    if (bins > 0 && !counter_open(&c, bins)) {
+        free(alive);
+        return 0;
+    }
+    if (bins > 0 && !own_range)
+        scale = (float)((double)bins / ((double)h_hi - h_lo));
+
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = act + r * cols;
+        double sum, m2, sq;
+        run_moments(row, cols, &sum, &m2, &sq);
+        merge(&m, (double)cols, sum, m2, sq);
+        spread += cols > 1 ? sqrt(m2 / (double)(cols - 1)) : NAN;
+
+        if (tails == TAILS_ABOVE) {
+            int64_t k = 0;
+            for (int64_t j = 0; j < cols; j++)
+                k += fabsf(row[j]) > hi;
+            saturated += k;
+        } else if (tails == TAILS_OUTSIDE) {
+            int64_t k = 0;
+            for (int64_t j = 0; j < cols; j++)
+                k += (row[j] < lo) | (row[j] > hi);
+            saturated += k;
+        }
+        if (dead)
+            for (int64_t j = 0; j < cols; j++)
+                alive[j] |= (row[j] > 0) | (row[j] != row[j]);
+        if (bins > 0 && own_range) {
+            float a, b;
+            finite_range(row, cols, &a, &b);
+            range_lo = a < range_lo ? a : range_lo;
+            range_hi = b > range_hi ? b : range_hi;
+        } else if (bins > 0)
+            for (int64_t j = 0; j < cols; j += RUN) {
+                int64_t n = cols - j < RUN ? cols - j : RUN;
+                uniform_bins(row + j, n, bins, h_lo, scale, idx);
+                tally(&c, idx, n);
+            }
+    }
+
+    double total = (double)rows * (double)cols, stats[3];
+    finish(&m, stats);
+    out[0] = stats[0];
+    out[1] = stats[1];
+    out[2] = tails == TAILS_NONE ? NAN : (double)saturated / total;
+    out[3] = NAN;
+    if (dead) {
+        int64_t k = 0;
+        for (int64_t j = 0; j < cols; j++)
+            k += !alive[j];
+        out[3] = (double)k / (double)cols;
+        free(alive);
+    }
+    out[4] = cols > 1 ? spread / (double)rows : NAN;
+    out[5] = NAN;
+    if (pre) {
+        moments_t mp = {0};
+        for (int64_t j = 0; j < pre_n; j += RUN)
+            add_run(&mp, pre + j, pre_n - j < RUN ? pre_n - j : RUN);
+        finish(&mp, stats);
+        out[5] = stats[1];
+    }
+    if (bins > 0 && own_range) {
+        widen(&range_lo, &range_hi);
+        h_lo = range_lo, h_hi = range_hi;
+        scale = (float)((double)bins / ((double)h_hi - h_lo));
+        for (int64_t j = 0; j < rows * cols; j += RUN) {
+            int64_t n = rows * cols - j < RUN ? rows * cols - j : RUN;
+            uniform_bins(act + j, n, bins, h_lo, scale, idx);
+            tally(&c, idx, n);
+        }
+    }
+    if (bins > 0) {
+        out[6] = h_lo, out[7] = h_hi;
+        counter_close(&c, out + 8);
     }
     return 1;
 }

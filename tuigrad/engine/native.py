@@ -17,6 +17,7 @@ import ctypes
 import functools
 import hashlib
 import logging
+import math
 import os
 import platform
 import shutil
@@ -43,7 +44,6 @@ FLAGS = (
     "-ffp-contract=off",
     "-fno-strict-aliasing",
 )
-FORWARD_VALUES = 5  # mean, std, saturated, dead, unit spread
 TAILS = {"tanh": 1, "sigmoid": 2}  # native.c's TAILS_ABOVE, TAILS_OUTSIDE
 
 _P = ctypes.c_void_p
@@ -56,7 +56,10 @@ _SIGNATURES = {
     "tg_histogram": (ctypes.c_int, [_P, _I, _I, _F, _F, _P]),
     "tg_magnitude_histogram": (ctypes.c_int, [_P, _I, _I, _P, _P, _I, _P]),
     "tg_weights": (ctypes.c_int, [_P, _P, _P, _P, _I, _I, _P, _P, _I, _P]),
-    "tg_forward": (ctypes.c_int, [_P, _I, _I, ctypes.c_int, _F, _F, ctypes.c_int, _I, _F, _F, _P]),
+    "tg_forward": (
+        ctypes.c_int,
+        [_P, _I, _I, _P, _I, ctypes.c_int, _F, _F, ctypes.c_int, _I, ctypes.c_int, _F, _F, _P],
+    ),  # fmt: skip
 }
 
 
@@ -238,20 +241,27 @@ def magnitude_histogram(values: Tensor, bins: int, lo: float, hi: float) -> np.n
 
 
 def forward(
-    act: Tensor, activation: str, saturation: float, dead: bool, bins: int, lo: float, hi: float
+    act: Tensor,
+    preact: Tensor | None,
+    activation: str,
+    saturation: float,
+    dead: bool,
+    bins: int,
+    bounds: tuple[float, float] | None,
 ) -> np.ndarray:
-    """(FORWARD_VALUES + bins,) float64: mean, std, saturated and dead fractions, unit spread
-    of `act` (rows, units), as stats.forward_scalars defines them, then its histogram counts
-    over [lo, hi] when bins > 0."""
+    """(8 + bins,) float64: mean, std, saturated and dead fractions and unit spread of `act`
+    (rows, units), as stats.forward_scalars defines them, then the std of `preact` (NaN
+    without it); with bins > 0 then the histogram's range and counts, over `bounds`, or over
+    the finite range of `act` (as stats.data_range) when bounds is None."""
     rows, cols = act.shape
-    out = np.empty(FORWARD_VALUES + max(bins, 0))
+    out = np.full(8 + max(bins, 0), math.nan)
     tails = TAILS.get(activation, 0)
-    low, high = (np.float32(1 - saturation), np.float32(saturation))
-    h_lo = np.float32(lo) if bins > 0 else 0.0
-    h_scale = np.float32(bins / (hi - lo)) if bins > 0 else 0.0
+    low, high = np.float32(1 - saturation), np.float32(saturation)
+    h_lo, h_hi = bounds or (0.0, 1.0)
+    pre = (preact.data_ptr(), preact.numel()) if preact is not None else (None, 0)
     ok = library().tg_forward(
-        act.data_ptr(), rows, cols, tails, low, high, int(dead), bins, h_lo, h_scale,
-        out.ctypes.data,
+        act.data_ptr(), rows, cols, *pre, tails, low, high, int(dead), bins, bounds is None,
+        h_lo, h_hi, out.ctypes.data,
     )  # fmt: skip
     _checked(ok)
     return out

@@ -215,25 +215,16 @@ def forward_statistics(
 ) -> tuple[Tensor, Tensor | None]:
     """`forward_scalars`, and `act_histogram` when bins > 0 (else None), in one read of `act`
     where native.c takes it."""
-    ref = act if act is not None else preact
     a = act.float() if act is not None and act.dim() == 2 and act.numel() > 1 else None
-    if a is not None and is_fused(a):
-        lo, hi = (BOUNDED_RANGE.get(activation) or data_range(a)) if bins > 0 else (0.0, 1.0)
-        values = native.forward(a, activation, SATURATION, activation in RELU_FAMILY, bins, lo, hi)
-        scalars = np.empty(6, dtype=np.float32)
-        scalars[:5], scalars[5] = values[:5], _preact_std(preact, ref)
-        hist = None
-        if bins > 0:
-            hist = torch.from_numpy(np.concatenate([[lo, hi], values[native.FORWARD_VALUES :]]))
-        return torch.from_numpy(scalars), hist
+    pre = preact.float() if preact is not None else None
+    if a is not None and is_fused(a) and (pre is None or is_fused(pre)):
+        bounds = BOUNDED_RANGE.get(activation)
+        dead = activation in RELU_FAMILY
+        values = native.forward(a, pre, activation, SATURATION, dead, bins, bounds)
+        scalars = torch.from_numpy(values[:6].astype(np.float32))
+        return scalars, torch.from_numpy(values[6:]) if bins > 0 else None
     hist = act_histogram(act, activation, bins) if act is not None and bins > 0 else None
     return _forward_scalars(act, preact, activation), hist
-
-
-def _preact_std(preact: Tensor | None, ref: Tensor) -> float:
-    if preact is not None and is_fused(preact.float()):
-        return native.moments([preact.float()])[0, 1]
-    return std_norm(preact, ref)[0].item()
 
 
 def _forward_scalars(act: Tensor | None, preact: Tensor | None, activation: str) -> Tensor:
@@ -517,7 +508,7 @@ def measure_layer(
 
 def to_layer_stats(name: str, row: np.ndarray, bins: int = 0) -> LayerStats:
     """The LayerStats a `measure_layer` vector stands for (row on the host, as numpy)."""
-    values = dict(zip(LAYER_SCALARS, (float(x) for x in row[:N_SCALARS]), strict=True))
+    values = dict(zip(LAYER_SCALARS, row[:N_SCALARS].tolist(), strict=True))
     hists: dict[str, Hist | None] = dict.fromkeys(HISTOGRAMS)
     if bins > 0:
         block = row[N_SCALARS:].reshape(len(HISTOGRAMS), bins + 2)

@@ -142,7 +142,7 @@ def _act_scalars(act: Tensor, buffers: Buffers) -> Tensor:
     if rows * units < 2:
         return torch.full((len(act), 3), math.nan, dtype=act.dtype, device=act.device)
     if stats.is_fused(act):
-        out = np.stack([native.forward(a, "identity", 1.0, False, 0, 0.0, 1.0) for a in act])
+        out = np.stack([native.forward(a, None, "identity", 1.0, False, 0, None) for a in act])
         return torch.from_numpy(out[:, [0, 1, 4]].astype(np.float32))
     mean_std = moments(act, buffers, norm=False)[:, :2]
     if units < 2:
