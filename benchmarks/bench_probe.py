@@ -8,11 +8,13 @@ optimizer); floor and tensorboard, which add hooks of their own, train their own
 (same spec, same seed):
 
 - bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
-- default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`);
+- default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`), its validation pass
+  (every `val_every` steps) timed on its own and added, amortised over `val_every` steps;
 - the PROBES below: `Trainer.step()` at other sampling settings, for comparison; "plain"
   measures no step, which leaves what the trainer's step costs besides the probe (the
   gradient norm and its non-finite check, above all);
-- all: `Trainer.step()` measuring every statistic and every histogram at every step;
+- all: `Trainer.step()` measuring every statistic and every histogram at every step (no
+  validation pass);
 - floor: the bare step plus one extra read of every activation, its gradient and every weight
   gradient (a sum over each, all sums moved to the host at once): no probe can cost less;
 - tensorboard: the bare step plus, per layer, `SummaryWriter.add_histogram` of the activation,
@@ -27,7 +29,7 @@ import argparse
 import math
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -83,8 +85,11 @@ PROBES = {
         ProbeSpec(every=NEVER, hist_every=NEVER, val_every=0),
         "no step measured, the trainer alone",
     ),
-    "every1": (ProbeSpec(every=1, hist_every=10), "every step, histograms every 10th"),
-    "every10_hist10": (ProbeSpec(every=10, hist_every=10), "every 10th step, histograms too"),
+    "every1": (ProbeSpec(every=1, hist_every=10, val_every=0), "every step, histograms every 10th"),
+    "every10_hist10": (
+        ProbeSpec(every=10, hist_every=10, val_every=0),
+        "every 10th step, histograms too",
+    ),
 }
 
 SHAPES = ((20, 256, 256), (50, 128, 256), (8, 1024, 512))
@@ -230,21 +235,28 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     shipped = Trainer(config.spec(default))
     variants = {
         "bare": bare_step(config, shipped),
-        "default": lambda: shipped.step(),
+        # NOTE: the default's validation comes once in val_every steps, in one turn of several,
+        # and a median over turns would leave it out: it is timed on its own and added.
+        "default": trainer_step(config, replace(default, val_every=0), shipped),
+        "validation": lambda: shipped._validate(),
         **{name: trainer_step(config, probe, shipped) for name, (probe, _) in PROBES.items()},
         "floor": captured_step(config, floor_read),
     }
     # The shipped default may already measure everything every step: then it is "all".
     if (default.every, default.hist_every or default.every) != (1, 1):
-        variants["all"] = trainer_step(config, ProbeSpec(every=1, hist_every=1), shipped)
+        every_step = ProbeSpec(every=1, hist_every=1, val_every=0)
+        variants["all"] = trainer_step(config, every_step, shipped)
     for call in variants.values():  # warm up: allocator, first-call paths, histogram ranges
         for _ in range(3):
             call()
     samples = interleaved(variants, reps, inner)
     samples.setdefault("all", samples["default"])
-    bare = samples["bare"]
+    bare, validation = samples["bare"], samples.pop("validation")
+    val_every = default.val_every or math.inf
+    samples["default"] = [d + v / val_every for d, v in zip(samples["default"], validation, strict=True)]  # fmt: skip
     out = {"config": config.name, "reps": reps, "inner": inner}
     out["ms"] = {name: median(s) * 1e3 for name, s in samples.items()}
+    out["validation_ms"] = median(validation) * 1e3
     out["overhead"] = {n: median_ratio(s, bare) - 1 for n, s in samples.items() if n != "bare"}
     if tensorboard:
         out.update(_tensorboard_turns(config, variants, reps, min(inner, 10)))
