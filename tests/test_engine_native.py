@@ -98,6 +98,9 @@ def test_moments_of_huge_tiny_and_non_finite_values_match_numpy():
         x = _np(t)
         want = [x.mean(), x.std(ddof=1), np.sqrt(np.sum(x**2))]
         np.testing.assert_allclose(row, want, rtol=1e-6, atol=1e-45)
+    for t in cases:  # the sum of squares behind the gradient norm, tensor by tensor
+        want = np.sum(_np(t) ** 2)
+        assert native.sum_squares([t]) == pytest.approx(want, rel=1e-6, abs=1e-300)
     odd = native.moments([torch.tensor([1.0, math.inf]), torch.tensor([1.0, math.nan]), base[:1]])
     assert odd[0, 2] == math.inf and math.isnan(odd[0, 1])
     assert np.isnan(odd[1]).all()

@@ -149,21 +149,43 @@ void tg_diff_moments(const float *const *as, const float *const *bs, const int64
     }
 }
 
+/* Sum of squares of n <= RUN floats, in float32 lanes (as run_moments), or in float64 where
+ * a square may have overflowed or underflowed float32. */
+static double run_squares(const float *x, int64_t n)
+{
+    float p[LANES] = {0};
+    int64_t j, whole = n - n % LANES;
+    double t = 0;
+
+    for (j = 0; j < whole; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            p[l] += x[j + l] * x[j + l];
+    for (int l = 0; l < LANES; l++)
+        t += p[l];
+    for (; j < n; j++)
+        t += (double)x[j] * x[j];
+    if (isfinite(t) && t >= 1e-24 * (double)n)
+        return t;
+
+    double q[LANES] = {0};
+    t = 0;
+    for (j = 0; j < whole; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            q[l] += (double)x[j + l] * x[j + l];
+    for (int l = 0; l < LANES; l++)
+        t += q[l];
+    for (; j < n; j++)
+        t += (double)x[j] * x[j];
+    return t;
+}
+
 /* Sum of squares of all `count` tensors together (float64). */
 double tg_sum_squares(const float *const *xs, const int64_t *ns, int64_t count)
 {
-    double p[LANES] = {0}, t = 0;
-    for (int64_t i = 0; i < count; i++) {
-        const float *x = xs[i];
-        int64_t j, whole = ns[i] - ns[i] % LANES;
-        for (j = 0; j < whole; j += LANES)
-            for (int l = 0; l < LANES; l++)
-                p[l] += (double)x[j + l] * x[j + l];
-        for (; j < ns[i]; j++)
-            t += (double)x[j] * x[j];
-    }
-    for (int l = 0; l < LANES; l++)
-        t += p[l];
+    double t = 0;
+    for (int64_t i = 0; i < count; i++)
+        for (int64_t j = 0; j < ns[i]; j += RUN)
+            t += run_squares(xs[i] + j, ns[i] - j < RUN ? ns[i] - j : RUN);
     return t;
 }
 

@@ -474,7 +474,8 @@ def weight_statistics(
         return tables[:, :2], tables[:, 2:], hists
 
     if copies is not None:
-        torch._foreach_copy_(list(copies), weights)
+        for copy, w in zip(copies, weights, strict=True):
+            copy.copy_(w)
     ref = weights[0]
     hists = None
     if bins > 0:
