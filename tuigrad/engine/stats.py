@@ -76,6 +76,11 @@ def is_fused(t: Tensor) -> bool:
     return is_host(t) and native.fits(t) and native.library() is not None
 
 
+def all_fused(tensors: Sequence[Tensor]) -> bool:
+    """`is_fused` of every tensor (True for none), asking for the library once."""
+    return native.library() is not None and all(is_host(t) and native.fits(t) for t in tensors)
+
+
 def _std(x: Tensor | None, ref: Tensor, mean: Tensor | None = None) -> Tensor:
     """Unbiased std in two passes (subtract the mean, then a norm): accurate, and on CPU
     several times faster than torch.std for the sizes a layer has."""
@@ -287,8 +292,9 @@ def total_norm(tensors: list[Tensor], ref: Tensor, norms: Tensor | None = None) 
     """
     if not tensors and norms is None:
         return _nan(ref)
-    tensors = [t.detach().float() for t in tensors]
-    if all(is_fused(t) for t in tensors) and (norms is None or is_host(norms)):
+    if not all_fused(tensors):
+        tensors = [t.detach().float() for t in tensors]
+    if all_fused(tensors) and (norms is None or is_host(norms)):
         known = float((norms.double() ** 2).sum()) if norms is not None else 0.0
         return _scalar(math.sqrt((native.sum_squares(tensors) if tensors else 0.0) + known))
     parts = list(torch._foreach_norm(tensors)) if tensors else []

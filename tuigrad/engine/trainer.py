@@ -231,7 +231,11 @@ class Trainer:
         grads = [p.grad for p in self.params if p.grad is not None]
         grad_norm, clipped = self._clip(grads, weights, loss)
 
-        loss_ok, grad_ok = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
+        if stats.is_host(grad_norm):  # reading back costs nothing here
+            loss_ok, grad_ok = math.isfinite(loss.item()), math.isfinite(grad_norm.item())
+        else:  # one sync for both
+            finite = torch.stack([torch.isfinite(loss), torch.isfinite(grad_norm)]).tolist()
+            loss_ok, grad_ok = finite
         self.halted = ""
         if not (loss_ok and grad_ok):
             what = "loss" if not loss_ok else "gradient"
