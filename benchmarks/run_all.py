@@ -71,7 +71,7 @@ def probe(report: Report, quick: bool) -> None:
         reps, inner = 2, 1
     else:
         configs = list(bench_probe.CONFIGS)
-        reps = 7
+        reps = 11  # the 20 x 256 nets, whose figures have targets; 5 for the others
     tb = bench_probe.has_tensorboard()
     others = bench_probe.PROBES
     heads = ["net", "bare ms", "default", *(label for _, label in others.values()), "all"]
