@@ -237,23 +237,6 @@ static void counter_close(counter_t *c, double *out)
     free(c->counts);
 }
 
-/* Counts of n floats over `bins` uniform bins from lo, `scale` bins per unit; values below
- * or above count in the end bins, NaN nowhere. Returns 0 when out of memory. */
-int tg_histogram(const float *x, int64_t n, int64_t bins, float lo, float scale, double *out)
-{
-    counter_t c;
-    int32_t idx[RUN];
-    if (!counter_open(&c, bins))
-        return 0;
-    for (int64_t j = 0; j < n; j += RUN) {
-        int64_t m = n - j < RUN ? n - j : RUN;
-        uniform_bins(x + j, m, bins, lo, scale, idx);
-        tally(&c, idx, m);
-    }
-    counter_close(&c, out);
-    return 1;
-}
-
 static void magnitude_bins(const float *restrict x, int64_t n, int64_t bins,
                            const uint32_t *restrict first, const uint32_t *restrict edges,
                            int64_t steps, int32_t *restrict idx)
@@ -276,6 +259,42 @@ static void magnitude_bins(const float *restrict x, int64_t n, int64_t bins,
     }
 }
 
+/* How the values of one histogram are binned: uniformly, or by magnitude (then bins, first,
+ * edges and steps are as tg_magnitude_histogram takes them). */
+typedef struct {
+    int64_t bins;
+    float lo, scale;
+    const uint32_t *first, *edges;
+    int64_t steps;
+    int magnitudes;
+} binning_t;
+
+static int histogram_of(const binning_t *b, const float *x, int64_t n, double *out)
+{
+    counter_t c;
+    int32_t idx[RUN];
+    if (!counter_open(&c, b->bins))
+        return 0;
+    for (int64_t j = 0; j < n; j += RUN) {
+        int64_t m = n - j < RUN ? n - j : RUN;
+        if (b->magnitudes)
+            magnitude_bins(x + j, m, b->bins, b->first, b->edges, b->steps, idx);
+        else
+            uniform_bins(x + j, m, b->bins, b->lo, b->scale, idx);
+        tally(&c, idx, m);
+    }
+    counter_close(&c, out);
+    return 1;
+}
+
+/* Counts of n floats over `bins` uniform bins from lo, `scale` bins per unit; values below
+ * or above count in the end bins, NaN nowhere. Returns 0 when out of memory. */
+int tg_histogram(const float *x, int64_t n, int64_t bins, float lo, float scale, double *out)
+{
+    binning_t b = {bins, lo, scale, NULL, NULL, 0, 0};
+    return histogram_of(&b, x, n, out);
+}
+
 /* Counts of |x| over bins whose lower edges, as float32 bit patterns, are edges[0..bins-1]
  * (edges[0] = 0: the first bin takes everything below the second edge, zeros included;
  * edges[bins] must be above every finite and infinite magnitude). first[e] is the bin of the
@@ -286,17 +305,8 @@ static void magnitude_bins(const float *restrict x, int64_t n, int64_t bins,
 int tg_magnitude_histogram(const float *x, int64_t n, int64_t bins, const uint32_t *first,
                            const uint32_t *edges, int64_t steps, double *out)
 {
-    counter_t c;
-    int32_t idx[RUN];
-    if (!counter_open(&c, bins))
-        return 0;
-    for (int64_t j = 0; j < n; j += RUN) {
-        int64_t m = n - j < RUN ? n - j : RUN;
-        magnitude_bins(x + j, m, bins, first, edges, steps, idx);
-        tally(&c, idx, m);
-    }
-    counter_close(&c, out);
-    return 1;
+    binning_t b = {bins, 0, 0, first, edges, steps, 1};
+    return histogram_of(&b, x, n, out);
 }
 
 /* ---- the weights of a step and their gradients -------------------------------------------- */
