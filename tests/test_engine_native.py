@@ -140,3 +140,32 @@ def test_weight_statistics_copy_measure_and_bin_in_one_read():
     edges = np.linspace(*GRAD_LOG_RANGE, BINS + 1)
     np.testing.assert_array_equal(hists[0, 0, 2:], numpy_counts(logs, *GRAD_LOG_RANGE, edges))
     assert np.isnan(hists[1, 0, :2].numpy()).all() and not hists[1, 0, 2:].any()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_run_measured_with_and_without_it_shows_the_same_numbers(monkeypatch, activation):
+    from tests.specs import tiny
+    from tuigrad.engine.trainer import Trainer
+    from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS
+
+    def frames():
+        spec = tiny(**{"model.activation": activation, "probe.every": 3, "probe.hist_every": 6})
+        trainer = Trainer(spec)
+        return [f for f in (trainer.step() for _ in range(25)) if f is not None]
+
+    fused = frames()
+    monkeypatch.setattr(native, "library", lambda: None)
+    plain = frames()
+    assert [f.step for f in fused] == [f.step for f in plain]
+    for a, b in zip(fused, plain, strict=True):
+        assert a.grad_norm == pytest.approx(b.grad_norm, rel=1e-5)
+        for la, lb in zip(a.layers, b.layers, strict=True):
+            for name in LAYER_SCALARS:
+                want = getattr(lb, name)
+                assert getattr(la, name) == pytest.approx(want, rel=1e-4, nan_ok=True), name
+            for kind in HISTOGRAMS:
+                ha, hb = getattr(la, kind), getattr(lb, kind)
+                assert (ha is None) == (hb is None)
+                if ha is not None:
+                    assert (ha.lo, ha.hi) == (hb.lo, hb.hi)
+                    assert np.abs(ha.counts - hb.counts).sum() <= 2, kind  # edges' rounding
