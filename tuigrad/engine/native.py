@@ -153,7 +153,7 @@ def library() -> ctypes.CDLL | None:
 
 def fits(t: Tensor) -> bool:
     """True if `t` is a tensor these functions take: float32, contiguous, in host memory."""
-    return t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
+    return t.is_cpu and t.dtype == torch.float32 and t.is_contiguous()
 
 
 def _pointers(tensors: Sequence[Tensor]) -> tuple[ctypes.Array, np.ndarray]:

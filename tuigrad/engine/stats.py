@@ -292,9 +292,11 @@ def total_norm(tensors: list[Tensor], ref: Tensor, norms: Tensor | None = None) 
     """
     if not tensors and norms is None:
         return _nan(ref)
-    if not all_fused(tensors):
+    fused = all_fused(tensors)
+    if not fused:
         tensors = [t.detach().float() for t in tensors]
-    if all_fused(tensors) and (norms is None or is_host(norms)):
+        fused = all_fused(tensors)
+    if fused and (norms is None or is_host(norms)):
         known = float((norms.double() ** 2).sum()) if norms is not None else 0.0
         return _scalar(math.sqrt((native.sum_squares(tensors) if tensors else 0.0) + known))
     parts = list(torch._foreach_norm(tensors)) if tensors else []
@@ -308,7 +310,7 @@ def total_norm(tensors: list[Tensor], ref: Tensor, norms: Tensor | None = None) 
 
 def is_host(t: Tensor) -> bool:
     """True for CPU tensors: reading a value back costs nothing there, so no need to avoid it."""
-    return t.device.type == "cpu"
+    return t.is_cpu
 
 
 def histogram(values: Tensor, bins: int, lo: float | Tensor, hi: float | Tensor) -> Tensor:
