@@ -131,7 +131,7 @@ def each_std_norm(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
     where all norms in one operation and then all means would read each from memory twice.
     """
     given = [t.detach().float() for t in tensors if t is not None]
-    if given and all(is_fused(t) for t in given):
+    if given and all_fused(given):
         table = np.full((len(tensors), 2), math.nan, dtype=np.float32)
         table[[i for i, t in enumerate(tensors) if t is not None]] = native.moments(given)[:, 1:]
         return torch.from_numpy(table)
@@ -146,7 +146,7 @@ def each_std_norm(tensors: Sequence[Tensor | None], ref: Tensor) -> Tensor:
 def each_diff_std_norm(a: Sequence[Tensor], b: Sequence[Tensor], ref: Tensor) -> Tensor:
     """`each_std_norm` of each a[i] - b[i]. It may overwrite `a` with the differences."""
     a, b = [t.detach() for t in a], [t.detach() for t in b]
-    if a and all(is_fused(t) for t in (*a, *b)):
+    if a and all_fused([*a, *b]):
         return torch.from_numpy(native.diff_moments(a, b)[:, 1:].astype(np.float32))
     torch._foreach_sub_(a, b)
     return each_std_norm(a, ref)
@@ -222,7 +222,7 @@ def forward_statistics(
     where native.c takes it."""
     a = act.float() if act is not None and act.dim() == 2 and act.numel() > 1 else None
     pre = preact.float() if preact is not None else None
-    if a is not None and is_fused(a) and (pre is None or is_fused(pre)):
+    if a is not None and all_fused([a] if pre is None else [a, pre]):
         bounds = BOUNDED_RANGE.get(activation)
         dead = activation in RELU_FAMILY
         values = native.forward(a, pre, activation, SATURATION, dead, bins, bounds)
@@ -468,7 +468,7 @@ def weight_statistics(
     weights = [w.detach() for w in weights]
     grads = [g.detach().float() if g is not None else None for g in grads]
     given = [*weights, *(g for g in grads if g is not None), *(copies or ())]
-    if weights and all(is_fused(t) for t in given):
+    if weights and all_fused(given):
         out = native.weights(weights, grads, bins, GRAD_LOG_RANGE, copies)
         tables = torch.from_numpy(out[:, [1, 2, 4, 5]].astype(np.float32))
         hists = None

@@ -89,7 +89,7 @@ class Trainer:
         self.halted = ""
         self._next_val = 0
         self._next_hist = 0
-        self._copy_buffers: dict[str, list[Tensor]] = {}
+        self._before: list[Tensor] | None = None  # CPU buffers for the weights before a step
         self._t0 = time.perf_counter()
 
     # ---- controls ----------------------------------------------------------------------
@@ -175,7 +175,7 @@ class Trainer:
                 out = self.model(x)
                 loss = self._loss(out, y)
             grad_norm = torch.tensor(math.nan, device=self.device)
-        weights = replace(self._weights(bins, backward), before=None)
+        weights = self._weights(bins, grads=backward, copy=False)
         nan = torch.tensor(math.nan, device=self.device)
         frame = self._frame(
             self.step_count, self.lr_at(self.step_count), out, y, loss, grad_norm, grad_norm,
@@ -248,12 +248,12 @@ class Trainer:
             grad_norm_clipped = stats.total_norm(grads, loss)
         return grad_norm, grad_norm_clipped, clipped
 
-    def _weights(self, bins: int, grads: bool = True) -> _Weights:
-        """The weights the step uses and their gradients before clipping, measured, and the
-        weights copied for the update (in the same read, on the CPU)."""
+    def _weights(self, bins: int, grads: bool = True, copy: bool = True) -> _Weights:
+        """The weights the step uses and their gradients before clipping, measured, and with
+        `copy` the weights copied for the update (in the same read, on the CPU)."""
         weights = [b.linear.weight.detach() for b in self.model.blocks]
         pre_clip = [b.linear.weight.grad if grads else None for b in self.model.blocks]
-        copies = self._buffers("before", weights)
+        copies = self._copy_buffers(weights) if copy else None
         table, grad_table, hists = stats.weight_statistics(weights, pre_clip, bins, copies)
         return _Weights(table, grad_table, hists, copies)
 
@@ -284,7 +284,7 @@ class Trainer:
             torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
         return grad_norm, acted
 
-    def _buffers(self, name: str, like: list[Tensor]) -> list[Tensor]:
+    def _copy_buffers(self, like: list[Tensor]) -> list[Tensor]:
         """Tensors shaped as `like`, the same ones on every sampled step on the CPU.
 
         NOTE: on the CPU a fresh tensor of a few hundred KB costs more than the copy into it
@@ -292,10 +292,9 @@ class Trainer:
         """
         if not stats.is_host(like[0]):
             return [torch.empty_like(t) for t in like]
-        buffers = self._copy_buffers.get(name)
-        if buffers is None:
-            buffers = self._copy_buffers[name] = [torch.empty_like(t) for t in like]
-        return buffers
+        if self._before is None:
+            self._before = [torch.empty_like(t) for t in like]
+        return self._before
 
     def _validate(self) -> tuple[Tensor, Tensor]:
         """Loss and accuracy on the validation split, in eval mode (BatchNorm running stats)."""
