@@ -235,8 +235,10 @@ def test_captured_tensors_are_detached_and_hold_no_graph(tmp_path):
 
     out = model(x)
     assert torch.equal(out, plain_out) and out.grad_fn.name() == plain_out.grad_fn.name()
-    for act in watcher._capture.acts.values():
-        assert act.grad_fn is None and not act.requires_grad
+    taken = [*watcher._capture.forward.values(), *watcher._capture.acts.values()]
+    assert len(taken) == 2  # the two monitored layers, measured as they ran
+    for t in taken:
+        assert t.grad_fn is None and not t.requires_grad
     loss = nn.functional.cross_entropy(out, y)
     loss.backward()
     opt.step()
@@ -425,10 +427,12 @@ def test_steps_between_samples_run_no_tensor_operation_of_the_watcher(tmp_path):
     assert len(sampled_ops.ops) > 3 * len(plain_ops.ops)  # the probe can see the sampled step
 
 
-def test_gradients_changed_in_place_after_a_step_that_left_them_alone(tmp_path):
-    # Sampled step 0 leaves the gradients alone, so step 2 reads them without a copy; its
-    # in-place clipping is seen, its per-layer gradients are not measured, and from step 4
-    # on the gradients are copied again.
+def test_gradients_changed_in_place_before_the_step_are_measured_as_backward_left_them(
+    tmp_path,
+):
+    # From step 2 on the loop halves every gradient in place between backward and the step,
+    # as clipping would: each layer's gradient is still the one backward gave, and the
+    # frame shows the clipping.
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     gen = torch.Generator().manual_seed(0)
@@ -440,17 +444,21 @@ def test_gradients_changed_in_place_after_a_step_that_left_them_alone(tmp_path):
             opt.zero_grad()
             loss.backward()
             norms[step] = model[2].weight.grad.norm().item()
+            total = math.sqrt(sum(p.grad.double().pow(2).sum().item() for p in model.parameters()))
+            norms[step, "total"] = total
             if step >= 2:
                 for p in model.parameters():
                     p.grad.mul_(0.5)
             opt.step()
     with RunReader(watcher.path) as reader:
         frames = {f.step: f for f in reader.frames()}
-    assert frames[0].layer("2").weight_grad_norm == pytest.approx(norms[0], rel=1e-6)
-    assert math.isnan(frames[2].layer("2").weight_grad_norm)
-    assert frames[2].clipped and frames[4].clipped
-    assert frames[2].grad_norm_clipped == pytest.approx(frames[2].grad_norm / 2, rel=1e-6)
-    assert frames[4].layer("2").weight_grad_norm == pytest.approx(norms[4], rel=1e-6)
+    for step in (0, 2, 4):
+        frame = frames[step]
+        assert frame.layer("2").weight_grad_norm == pytest.approx(norms[step], rel=1e-6)
+        assert frame.grad_norm == pytest.approx(norms[step, "total"], rel=1e-6)
+        assert frame.clipped == (step >= 2)
+        half = 0.5 if step >= 2 else 1.0
+        assert frame.grad_norm_clipped == pytest.approx(frame.grad_norm * half, rel=1e-6)
 
 
 def test_layers_of_one_shape_read_as_if_measured_one_at_a_time(tmp_path):

@@ -40,6 +40,13 @@ def test_gradients_are_reported_unscaled(tmp_path):
         amp_step(model, opt, scaler, x, y)
 
     # The same step without a scaler: a power-of-two scale cancels exactly.
+    out_grads = {}
+
+    def keep_grad(name, out):
+        out.register_hook(lambda g: out_grads.__setitem__(name, g.detach().clone()))
+
+    for name, module in plain.named_children():
+        module.register_forward_hook(lambda m, a, out, name=name: keep_grad(name, out))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss = nn.functional.cross_entropy(plain(x), y)
     loss.backward()
@@ -50,7 +57,12 @@ def test_gradients_are_reported_unscaled(tmp_path):
     assert frame.grad_norm == pytest.approx(total, rel=1e-5)
     assert frame.grad_norm_clipped == pytest.approx(min(total, 1.0), rel=1e-5)
     for name, grad in grads.items():
-        assert frame.layer(name).weight_grad_norm == pytest.approx(grad.norm().item(), rel=1e-5)
+        layer = frame.layer(name)
+        assert layer.weight_grad_norm == pytest.approx(grad.norm().item(), rel=1e-5)
+        # dLoss/d(output) too is the unscaled loss's.
+        out_grad = out_grads[name].double()
+        assert layer.out_grad_norm == pytest.approx(out_grad.norm().item(), rel=1e-3)
+        assert layer.out_grad_std == pytest.approx(out_grad.std().item(), rel=1e-3)
 
 
 def test_skipped_steps_are_counted_and_the_next_step_is_measured(tmp_path):

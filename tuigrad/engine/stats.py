@@ -152,6 +152,30 @@ def each_diff_std_norm(a: Sequence[Tensor], b: Sequence[Tensor], ref: Tensor) ->
     return each_std_norm(a, ref)
 
 
+class CopyBuffers:
+    """float32 tensors to copy weights into before an update: on the CPU the same ones on
+    every sampled step (while the shapes stay the same), elsewhere fresh ones.
+
+    NOTE: on the CPU a fresh tensor of a few hundred KB costs more than the copy into it (its
+    pages are mapped and zeroed anew); other devices have torch's caching allocator, and a
+    copy of every weight kept there between sampled steps would hold memory a model needs.
+    """
+
+    def __init__(self) -> None:
+        self._kept: list[Tensor] | None = None
+
+    def take(self, like: Sequence[Tensor]) -> list[Tensor]:
+        kept = self._kept
+        if kept is not None and [(t.shape, t.device) for t in kept] == [
+            (t.shape, t.device) for t in like
+        ]:
+            return kept
+        fresh = [torch.empty(t.shape, dtype=torch.float32, device=t.device) for t in like]
+        if all(is_host(t) for t in like):
+            self._kept = fresh
+        return fresh
+
+
 def weight_table(weights: Tensor, grads: Tensor, updates: Tensor) -> Tensor:
     """(layers, 6) float32 rows as `weight_scalars` gives them, from `each_std_norm` tables of
     the weights (before the step), their gradients and the steps' updates (or negatives)."""

@@ -89,7 +89,7 @@ class Trainer:
         self.halted = ""
         self._next_val = 0
         self._next_hist = 0
-        self._before: list[Tensor] | None = None  # CPU buffers for the weights before a step
+        self._before = stats.CopyBuffers()  # for the weights before a sampled step
         self._t0 = time.perf_counter()
 
     # ---- controls ----------------------------------------------------------------------
@@ -253,7 +253,7 @@ class Trainer:
         `copy` the weights copied for the update (in the same read, on the CPU)."""
         weights = [b.linear.weight.detach() for b in self.model.blocks]
         pre_clip = [b.linear.weight.grad if grads else None for b in self.model.blocks]
-        copies = self._copy_buffers(weights) if copy else None
+        copies = self._before.take(weights) if copy else None
         table, grad_table, hists = stats.weight_statistics(weights, pre_clip, bins, copies)
         return _Weights(table, grad_table, hists, copies)
 
@@ -283,18 +283,6 @@ class Trainer:
                 acted = (biggest > clip.clip_value).float()
             torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
         return grad_norm, acted
-
-    def _copy_buffers(self, like: list[Tensor]) -> list[Tensor]:
-        """Tensors shaped as `like`, the same ones on every sampled step on the CPU.
-
-        NOTE: on the CPU a fresh tensor of a few hundred KB costs more than the copy into it
-        (its pages are mapped and zeroed anew); other devices have torch's caching allocator.
-        """
-        if not stats.is_host(like[0]):
-            return [torch.empty_like(t) for t in like]
-        if self._before is None:
-            self._before = [torch.empty_like(t) for t in like]
-        return self._before
 
     def _validate(self) -> tuple[Tensor, Tensor]:
         """Loss and accuracy on the validation split, in eval mode (BatchNorm running stats)."""

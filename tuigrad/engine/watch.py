@@ -7,12 +7,16 @@ How a step is seen, without any change to the user's loop:
 - step boundaries: the optimizer's step pre- and post-hooks (and, with a GradScaler given,
   a wrapper on that scaler's `step`, to count the steps it skips);
 - activations: forward hooks on the monitored modules, present only during sampled steps;
+  each output is measured in its hook, before anything after the module (an in-place ReLU)
+  can change it, and dLoss/d(output) in a hook on that output as backward reaches it;
 - gradients before clipping: a callback queued on the autograd engine, run when backward
   ends (after DDP has averaged the gradients), unscaled by the GradScaler's scale;
 - gradients after clipping, and the weights before the update: the optimizer's pre-hook;
 - the update: the optimizer's post-hook, which also turns the step into a frame.
-Between sampled steps the hooks only count: nothing is measured and nothing waits on the
-device. A sampled step's statistics reach the host in one transfer.
+Each tensor is read where it lies, once for all its statistics: no output or gradient is
+copied, and the weights are copied for the update in the read that measures them. Between
+sampled steps the hooks only count: nothing is measured and nothing waits on the device. A
+sampled step's statistics reach the host in one transfer.
 """
 
 from __future__ import annotations
@@ -28,37 +32,38 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from tuigrad.engine import stats, watch_dist, watch_stack
+from tuigrad.engine import stats, watch_dist
 from tuigrad.engine.watch_layers import Watched, WatchError, check_args, select_modules
-from tuigrad.frames import (
-    HISTOGRAMS,
-    Frame,
-    Hist,
-    LayerInfo,
-    LayerStats,
-)
+from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS, Frame, Hist, LayerInfo, LayerStats
 from tuigrad.runs.writer import RunWriter, default_path
 
 log = logging.getLogger(__name__)
 
 LOGGABLE = ("loss", "accuracy", "val_loss", "val_accuracy")
+_OUT_GRAD = [LAYER_SCALARS.index("out_grad_std"), LAYER_SCALARS.index("out_grad_norm")]
 _ENGINE = torch.autograd.Variable._execution_engine
 
 
 @dataclass
 class _Capture:
-    """What one sampled step has seen so far, all on the device."""
+    """What one sampled step has measured so far, all on the device."""
 
-    acts: dict[int, Tensor] = field(default_factory=dict)  # layer -> (rows, units)
-    out_grads: dict[int, Tensor] = field(default_factory=dict)  # layer -> (rows, units)
-    pre_grads: list[Tensor | None] | None = None  # monitored weights' grads before clipping
-    pre_stacks: list[watch_stack.Stacked] | None = None  # their copies, when they are copies
+    bins: int = 0  # the histograms' bins on this step (0: none)
+    forward: dict[int, Tensor] = field(default_factory=dict)  # layer -> (6,) forward_scalars
+    act_hists: dict[int, Tensor] = field(default_factory=dict)  # layer -> (2 + bins,)
+    backward: dict[int, Tensor] = field(default_factory=dict)  # layer -> (2,), scaled
+    # Under torch.distributed, this rank's outputs and their gradients, as (rows, units):
+    # their statistics are combined across ranks at the step's end.
+    acts: dict[int, Tensor] = field(default_factory=dict)
+    out_grads: dict[int, Tensor] = field(default_factory=dict)
+    grads: Tensor | None = None  # (layers, 2) the weights' gradients before clipping: std, norm
+    grad_hists: Tensor | None = None  # (layers, 2 + bins)
     pre_norm: Tensor | None = None  # total grad norm before clipping
     post_norm: Tensor | None = None
     seen: list[tuple[Tensor, int]] | None = None  # every grad and its version after backward
-    live: bool = False  # pre_grads are the gradients themselves, not copies
-    lost: bool = False  # they changed in place after all: per-layer gradients not measured
-    before: list[watch_stack.Stacked] | None = None  # monitored weights before the update
+    weights: Tensor | None = None  # (layers, 2) the weights before the update: std, norm
+    weight_hists: Tensor | None = None  # (layers, 2 + bins)
+    before: list[Tensor] | None = None  # the weights before the update, copied
     batch: int = 0  # rows of the batch, from the first captured output
     logged: dict[str, Any] = field(default_factory=dict)
 
@@ -130,6 +135,7 @@ class Watcher:
         )
         self.layers: tuple[LayerInfo, ...] = tuple(w.info for w in self.watched)
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        self._param_ids = {id(p) for p in self.params}
         self.distributed = watch_dist.is_distributed()
         self.world = torch.distributed.get_world_size() if self.distributed else 1
         self.rank = torch.distributed.get_rank() if self.distributed else 0
@@ -154,13 +160,12 @@ class Watcher:
         self._pending: Frame | None = None
         self._pending_logs: dict[str, Any] = {}
         self._queued = False
-        self._copy_grads = True  # until a sampled step shows the loop leaves gradients alone
         self._stepped = False
         self._in_step_hook = False
         self._t0 = time.perf_counter()
         self._handles: list[Any] = []  # for the whole run
         self._armed: list[Any] = []  # for the sampled step in progress
-        self._buffers = watch_stack.Buffers()
+        self._before = stats.CopyBuffers()
         self._attach()
         if self._is_due():
             self._arm()
@@ -235,7 +240,7 @@ class Watcher:
 
     def _arm(self) -> None:
         """Hooks for one sampled step: forward hooks, and gradient-ready hooks that end backward."""
-        self._capture = _Capture()
+        self._capture = _Capture(bins=self.bins if self._hist_due() else 0)
         self._queued = False
         for i, w in enumerate(self.watched):
             hook = self._guard(self._forward_hook(i, w))
@@ -301,14 +306,23 @@ class Watcher:
         return on_forward
 
     def on_forward(self, i: int, w: Watched, output: Any) -> None:
-        """A monitored module ran on a sampled step: keep a copy of its output."""
+        """A monitored module ran on a sampled step: measure its output now.
+
+        NOTE: now, because something after the module may change the output in place
+        (ReLU(inplace=True)); measured here, it needs no copy.
+        """
         out = _first_tensor(output)
         cap = self._capture
         if cap is None or out is None or not out.is_floating_point() or not torch.is_grad_enabled():
             return
-        # NOTE: a copy, because an in-place op after the module (ReLU(inplace=True)) changes it.
         kept = self._rows(out.detach())
-        cap.acts[i] = stats.unit_rows(kept.clone(), w.channel_dim)
+        units = stats.unit_rows(kept, w.channel_dim)
+        if self.distributed:  # combined with the other ranks' at the step's end
+            cap.acts[i] = units.clone()
+        else:
+            cap.forward[i], hist = stats.forward_statistics(units, None, "identity", cap.bins)
+            if hist is not None:
+                cap.act_hists[i] = hist
         cap.batch = cap.batch or (len(kept) if kept.dim() > 1 else 1)
         if out.requires_grad:
             out.register_hook(self._guard(self._out_grad_hook(i, w)))
@@ -319,9 +333,13 @@ class Watcher:
 
     def _out_grad_hook(self, i: int, w: Watched) -> Callable[[Tensor], None]:
         def on_out_grad(grad: Tensor) -> None:
-            if self._capture is not None:
-                kept = self._rows(grad.detach())
-                self._capture.out_grads[i] = stats.unit_rows(kept, w.channel_dim)
+            cap = self._capture
+            if cap is not None:
+                units = stats.unit_rows(self._rows(grad.detach()), w.channel_dim)
+                if self.distributed:
+                    cap.out_grads[i] = units
+                else:
+                    cap.backward[i] = stats.backward_scalars(units, units)
                 self._queue_backward_end()
 
         return on_out_grad
@@ -345,65 +363,63 @@ class Watcher:
         cap = self._capture
         if cap is None:
             return
-        scale = self._scale()
-        grads = [p.grad for p in self.params if p.grad is not None]
-        ref = self.watched[0].weight
-        cap.pre_norm = stats.total_norm(grads, ref) / scale
-        cap.seen = [(g, g._version) for g in grads]
-        # NOTE: copies only while the loop is known to change gradients before the step
-        # (clipping); a loop that leaves them alone is measured on the gradients themselves.
-        cap.live = not self._copy_grads and isinstance(scale, float)
-        mine = [w.weight.grad for w in self.watched]
-        if cap.live:
-            cap.pre_grads = [g.detach() if g is not None else None for g in mine]
-        else:  # copied once, into the stacks they are measured on
-            stacks = watch_stack.stack(mine, self._buffers)
-            cap.pre_stacks = [self._unscaled(group, scale) for group in stacks]
-            cap.pre_grads = watch_stack.unstack(cap.pre_stacks, len(mine))
+        self._measure_grads(cap, self._scale())
 
-    def _unscaled(self, group: watch_stack.Stacked, scale: Tensor | float) -> watch_stack.Stacked:
-        """The stacked gradients divided by the GradScaler's scale (in float64, then float32)."""
-        if isinstance(scale, float) and scale == 1.0:
-            return group
-        unscaled = (group.values.double() / scale).float()
-        self._buffers.give(group.values)
-        return watch_stack.Stacked(group.index, unscaled)
+    def _measure_grads(self, cap: _Capture, scale: Tensor | float) -> None:
+        """The monitored weights' gradients as they are now, and the norm of every gradient,
+        unscaled by `scale`: one read of each gradient."""
+        ref = self.watched[0].weight
+        mine = [w.weight.grad for w in self.watched]
+        table = stats.each_std_norm(mine, ref)  # (layers, 2): std, norm
+        counted: dict[int, int] = {}  # a weight's id -> its first layer (tied weights count once)
+        for i, (w, g) in enumerate(zip(self.watched, mine, strict=True)):
+            if g is not None and id(w.weight) in self._param_ids:
+                counted.setdefault(id(w.weight), i)
+        grads = [p.grad for p in self.params if p.grad is not None]
+        others = [p.grad for p in self.params if p.grad is not None and id(p) not in counted]
+        # NOTE: rows picked one by one: an index list would be one more copy to the device.
+        norms = torch.stack([table[i, 1] for i in counted.values()]) if counted else None
+        cap.pre_norm = stats.total_norm(others, ref, norms) / scale
+        cap.grads = table / scale
+        cap.seen = [(g, g._version) for g in grads]
+        if cap.bins:
+            hists = [stats.grad_histogram(_unscaled(g, scale), cap.bins) if g is not None
+                     else stats.empty_histogram(cap.bins, ref) for g in mine]  # fmt: skip
+            cap.grad_hists = torch.stack(hists)
 
     def on_step_start(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        """The optimizer is about to step: the gradients as it sees them, after clipping."""
+        """The optimizer is about to step: the gradients as it sees them, after clipping, and
+        the weights it starts from (copied for the update in the read that measures them)."""
         self._stepped = True
         cap = self._capture
         if cap is None:
             return
-        ref = self.watched[0].weight
+        if cap.grads is None:  # no backward seen (gradients set by hand): the optimizer's
+            self._measure_grads(cap, 1.0)
         grads = [p.grad for p in self.params if p.grad is not None]
         if self._touched(cap, grads):
-            cap.post_norm = stats.total_norm(grads, ref)
+            cap.post_norm = stats.total_norm(grads, self.watched[0].weight)
         else:  # clipping did nothing to them: the same norm
             cap.post_norm = cap.pre_norm
-        cap.before = watch_stack.stack(
-            [w.weight for w in self.watched], self._buffers
-        )  # one per shape
+        weights = [w.weight.detach() for w in self.watched]
+        cap.before = self._before.take(weights)
+        no_grads = [None] * len(weights)
+        cap.weights, _, hists = stats.weight_statistics(weights, no_grads, cap.bins, cap.before)
+        cap.weight_hists = hists[:, 1] if hists is not None else None
 
     def _touched(self, cap: _Capture, grads: list[Tensor]) -> bool:
-        """True if gradients changed since backward ended; learns whether to copy them."""
+        """True if the gradients changed since backward ended (clipping, unscaling)."""
         if cap.seen is None:
             return True
         same = len(grads) == len(cap.seen) and all(
             g is seen and g._version == version
             for g, (seen, version) in zip(grads, cap.seen, strict=True)
         )
-        if not same and cap.live:
-            cap.lost = True
-            log.info("gradients changed in place before the step: copying them from now on")
-        self._copy_grads = not same
         return not same
 
     def on_step_end(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         """The optimizer stepped: a sampled step becomes a frame; the next step begins."""
         if self._capture is not None:
-            if self._capture.live:  # an optimizer may change them too (Adam's maximize)
-                self._touched(self._capture, [p.grad for p in self.params if p.grad is not None])
             self._flush()
             self._pending = self._measure(self._capture)
             self._pending_logs = {k: _host(v) for k, v in self._capture.logged.items()}
@@ -415,6 +431,8 @@ class Watcher:
         """The GradScaler skipped the step (inf or NaN gradients): count it, measure the next."""
         self.skipped_steps += 1
         if self._capture is not None:
+            if self._capture.bins:  # the step measured instead takes its histograms
+                self._next_hist = 0
             self._disarm()
             self._capture = None
             self._retry = True
@@ -447,63 +465,33 @@ class Watcher:
     def _measure(self, cap: _Capture) -> Frame | None:
         """The sampled step's frame (on rank 0; None elsewhere), from one host transfer."""
         self._retry = False
-        bins = self.bins if self._hist_due() else 0
-        ref = self.watched[0].weight
-        # Without a backward seen (gradients set by hand), the optimizer's are the only ones.
-        pre = cap.pre_grads
-        if pre is None:
-            pre = [w.weight.grad for w in self.watched]  # copied when stacked, below
-        if cap.lost:
-            pre = [None] * len(self.watched)
-        buffers = self._buffers
-        before = cap.before or watch_stack.stack([w.weight for w in self.watched], buffers)
-        n = len(self.watched)
-        acts = [cap.acts.get(i) for i in range(n)]
-        out_grads = [cap.out_grads.get(i) for i in range(n)]
+        bins, ref, n = cap.bins, self.watched[0].weight, len(self.watched)
+        after = [w.weight.detach() for w in self.watched]
+        updates = stats.each_diff_std_norm(cap.before, after, ref)  # before - after: same std
 
-        moments = []
+        nan = torch.full((6,), math.nan, dtype=torch.float32, device=ref.device)
+        forward = torch.stack([cap.forward.get(i, nan) for i in range(n)])
+        backward = torch.stack([cap.backward.get(i, nan[:2]) for i in range(n)])
+        grads = cap.grads if cap.grads is not None else nan[:2].expand(n, 2)
+        weights = stats.weight_table(cap.weights, grads.float(), updates)
+        table = torch.cat([forward.double(), backward.double(), weights.double()], dim=1)
         if self.distributed:
-            moments = [watch_dist.local_moments(a, g, self.world, ref)
-                       for a, g in zip(acts, out_grads, strict=True)]  # fmt: skip
-        # Under torch.distributed, activation scalars come from every rank's moments, below.
-        mine = ([None] * n, [None] * n) if self.distributed else (acts, out_grads)
-        stacked = [watch_stack.stack(ts, buffers) for ts in mine]
-        if cap.pre_stacks is not None and pre is cap.pre_grads:  # copied at the end of backward
-            empty = watch_stack.nan_row(2, ref)
-            grad = watch_stack.per_layer(
-                cap.pre_stacks, n, empty, lambda g: watch_stack.norm_std(g, buffers)
-            )
-            stacked.append(cap.pre_stacks)
-        else:  # measured where they lie: a copy into a stack would cost more than it saves
-            grad = watch_stack.each_norm_std(pre, ref)
-        weights = watch_stack.per_layer(
-            before, n, watch_stack.nan_row(2, ref), lambda w: watch_stack.norm_std(w, buffers)
-        )
-        hists = None
-        if bins:  # histograms of the weights before the step: `before` is overwritten next
-            hists = self._histograms(acts, pre, watch_stack.unstack(before, n), bins, ref)
-        steps = [self._minus_update(group) for group in before]  # reuses `before`: last
-        updates = watch_stack.per_layer(
-            steps,
-            n,
-            watch_stack.nan_row(1, ref),
-            lambda u: watch_stack.moments(u, buffers, norm=False)[:, 1:2],
-        )
-        table = watch_stack.scalar_table(*stacked[:2], grad, weights, updates, n, buffers, ref)
-        for group in (g for groups in (before, *stacked) for g in groups):
-            buffers.give(group.values)
-        if hists is not None:
-            table = torch.cat([table, hists.reshape(n, -1)], dim=1)
-        if self.distributed:
+            moments = [watch_dist.local_moments(cap.acts.get(i), cap.out_grads.get(i), self.world, ref)
+                       for i in range(n)]  # fmt: skip
             table = watch_dist.combine_scalars(table, torch.stack(moments))
+        scale = self._scale()
+        if not (isinstance(scale, float) and scale == 1.0):  # dLoss/d(output) of the scaled loss
+            table[:, _OUT_GRAD] = table[:, _OUT_GRAD] / scale
+        if bins:
+            table = torch.cat([table, self._histograms(cap, bins, ref).reshape(n, -1)], dim=1)
         if self.rank != 0:
             return None
 
         pre_norm = cap.pre_norm if cap.pre_norm is not None else cap.post_norm
         post_norm = cap.post_norm if cap.post_norm is not None else pre_norm
-        nan = torch.full((), math.nan, dtype=torch.float64, device=ref.device)
-        pre_norm = nan if pre_norm is None else torch.as_tensor(pre_norm, device=ref.device)
-        post_norm = nan if post_norm is None else torch.as_tensor(post_norm, device=ref.device)
+        nan0 = torch.full((), math.nan, dtype=torch.float64, device=ref.device)
+        pre_norm = nan0 if pre_norm is None else torch.as_tensor(pre_norm, device=ref.device)
+        post_norm = nan0 if post_norm is None else torch.as_tensor(post_norm, device=ref.device)
         clipped = post_norm < pre_norm * (1 - 1e-6)
         head = torch.stack([pre_norm.double(), post_norm.double(), clipped.double()])
         host = torch.cat([head, table.reshape(-1)]).cpu().numpy()  # the one transfer
@@ -523,35 +511,15 @@ class Watcher:
             layers=layers,
         )
 
-    def _minus_update(self, before: watch_stack.Stacked) -> watch_stack.Stacked:
-        """before - after, the step's update with its sign flipped (the same std), in float32.
-
-        NOTE: written over `before` itself when it is float32, rather than into a new copy.
-        """
-        diff = before.values.float()
-        after = [self.watched[i].weight.detach() for i in before.index]
-        torch._foreach_sub_(list(diff.unbind(0)), after)
-        return watch_stack.Stacked(before.index, diff)
-
-    def _histograms(
-        self,
-        acts: list[Tensor | None],
-        grads: list[Tensor | None],
-        weights: list[Tensor],
-        bins: int,
-        ref: Tensor,
-    ) -> Tensor:
+    def _histograms(self, cap: _Capture, bins: int, ref: Tensor) -> Tensor:
         """(layers, 3, 2 + bins) float64: each layer's histograms, in HISTOGRAMS order."""
-        # NOTE: binning is bound by its arithmetic (log10, bincount), not by the number of
-        # operations, so unlike the scalars it gains nothing from batching layers.
-        rows = []
-        for act, grad, weight in zip(acts, grads, weights, strict=True):
-            local = None if self.distributed else act
-            hist = stats.layer_histograms(local, grad, weight, "identity", bins)
-            if self.distributed:  # every rank's activations over their common range
-                hist = torch.cat([watch_dist.combined_histogram(act, bins, ref)[None], hist[1:]])
-            rows.append(hist)
-        return torch.stack(rows)
+        n, empty = len(self.watched), stats.empty_histogram(bins, ref)
+        if self.distributed:  # every rank's activations over their common range
+            acts = [watch_dist.combined_histogram(cap.acts.get(i), bins, ref) for i in range(n)]
+        else:
+            acts = [cap.act_hists.get(i, empty) for i in range(n)]
+        grads = cap.grad_hists if cap.grad_hists is not None else empty.expand(n, -1)
+        return torch.stack([torch.stack(acts), grads, cap.weight_hists], dim=1)
 
     def _flush(self) -> None:
         """Write the pending frame, with the values logged for it."""
@@ -574,6 +542,13 @@ def _with_empty_hists(layer: LayerStats, bins: int) -> LayerStats:
         return layer
     empty = {k: Hist.empty(bins) for k in HISTOGRAMS if getattr(layer, k) is None}
     return replace(layer, **empty) if empty else layer
+
+
+def _unscaled(grad: Tensor, scale: Tensor | float) -> Tensor:
+    """`grad` divided by the GradScaler's scale (in float64, then float32)."""
+    if isinstance(scale, float) and scale == 1.0:
+        return grad
+    return (grad.detach().double() / scale).float()
 
 
 def _host(value: float | Tensor) -> float:
