@@ -1,15 +1,16 @@
 """What `tuigrad.watch(every=10)` costs a bare training loop, as a ratio of step times.
 
-    python benchmarks/bench_watch.py [--reps 12] [--steps 100] [--every 10] [--threads 1]
+    python benchmarks/bench_watch.py [--reps 30] [--steps 50] [--every 10] [--threads 1]
 
-One MLP (20 Linear+Tanh layers of width 256, batch 256, SGD) trains in one process, in
-alternating blocks of `--steps` steps, bare and watched (the order flips every repetition),
-so that both see the same machine load. Each block's time per step is taken; the
-medians over repetitions give the ratio. The watched loop also calls `watcher.log(loss=loss)`,
-as a user's would. Target: at most 2% over bare. The extra time spread over `--every` steps is
-also shown as the cost of one sampled step, in bare steps. Besides wall time, the process's CPU
-time (every thread, the run file's writer included) is compared: on a machine shared with other
-work it varies much less than wall time.
+One MLP (20 Linear+Tanh layers of width 256, batch 256, SGD) trains in one process. Each
+repetition runs three blocks of `--steps` steps in turns, in an order that rotates: the bare
+loop, the watched loop, and the bare loop again. The overhead is the median over repetitions
+of watched / bare within a repetition; bare again / bare, two identical loops, is the noise to
+read it against. The watched loop also calls `watcher.log(loss=loss)`, as a user's would.
+Target: at most 2% over bare. The extra time spread over `--every` steps is also shown as the
+cost of one sampled step, in bare steps. Besides wall time, the process's CPU time (every
+thread, the run file's writer included) is compared: on a machine shared with other work it
+varies much less than wall time.
 """
 
 from __future__ import annotations
@@ -47,9 +48,19 @@ def block(model, optimizer, x, y, steps: int, watcher=None) -> tuple[float, floa
     return (time.perf_counter() - started) / steps, (time.process_time() - cpu) / steps
 
 
+ORDERS = (
+    ("bare", "watched", "bare again"),
+    ("watched", "bare again", "bare"),
+    ("bare again", "bare", "watched"),
+    ("watched", "bare", "bare again"),
+    ("bare", "bare again", "watched"),
+    ("bare again", "watched", "bare"),
+)
+
+
 def measure(
-    reps: int = 12,
-    steps: int = 100,
+    reps: int = 30,
+    steps: int = 50,
     every: int = 10,
     depth: int = 20,
     width: int = 256,
@@ -57,7 +68,13 @@ def measure(
     threads: int = 1,
     quick: bool = False,
 ) -> dict:
-    """Seconds per step, bare and watched (medians of blocks, wall and CPU), and the ratios."""
+    """Seconds per step, bare and watched (medians of blocks, wall and CPU), and the ratios.
+
+    Each repetition runs three blocks in turns, in one of six orders: bare, watched, and bare
+    again. The overhead is the median over repetitions of watched / bare within a repetition,
+    blocks seconds apart, so that slow drifts of the machine cancel; bare again / bare is the
+    same ratio between two identical loops, the noise the overhead is read against.
+    """
     if quick:  # checks that it runs, not how fast
         reps, steps, depth, width, batch = 1, 20, 2, 16, 32
     torch.set_num_threads(threads)
@@ -66,33 +83,39 @@ def measure(
     model = make_model(depth, width)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 
-    # One model for both, so that memory layout cannot favour either; the watcher is attached
+    # One model for all, so that memory layout cannot favour any; the watcher is attached
     # and closed (a new run file each time) outside the timed blocks.
-    times: dict[str, list[tuple[float, float]]] = {"bare": [], "watched": []}
+    times: dict[str, list[tuple[float, float]]] = {mode: [] for mode in ORDERS[0]}
     frames = 0
     with tempfile.TemporaryDirectory() as tmp:
         block(model, optimizer, x, y, steps)  # warm-up
         for rep in range(reps + 1):
-            order = ("bare", "watched") if rep % 2 == 0 else ("watched", "bare")
-            for mode in order:
-                if mode == "bare":
-                    seconds = block(model, optimizer, x, y, steps)
-                else:
+            for mode in ORDERS[rep % len(ORDERS)]:
+                if mode == "watched":
                     out = Path(tmp) / f"bench-{rep}.tuigrad"
                     watcher = tuigrad.watch(model, optimizer, out=out, every=every)
                     seconds = block(model, optimizer, x, y, steps, watcher)
                     watcher.close()
                     frames += watcher.writer.written
+                else:
+                    seconds = block(model, optimizer, x, y, steps)
                 if rep > 0:  # the first repetition warms the watcher up
                     times[mode].append(seconds)
 
     result = {"net": f"MLP {depth}x{width}, batch {batch}, SGD", "threads": threads,
               "reps": reps, "steps": steps, "every": every, "frames": frames}  # fmt: skip
     for k, clock in enumerate(("wall", "cpu")):
-        bare = statistics.median(t[k] for t in times["bare"])
-        watched = statistics.median(t[k] for t in times["watched"])
-        result[f"{clock}_ms"] = (bare * 1e3, watched * 1e3)
-        result[f"{clock}_overhead"] = watched / bare - 1
+        bare = [t[k] for t in times["bare"]]
+        result[f"{clock}_ms"] = (
+            statistics.median(bare) * 1e3,
+            statistics.median(t[k] for t in times["watched"]) * 1e3,
+        )
+        for mode, key in (("watched", "overhead"), ("bare again", "noise")):
+            ratios = [t[k] / b - 1 for t, b in zip(times[mode], bare, strict=True)]
+            result[f"{clock}_{key}"] = statistics.median(ratios)
+            if len(ratios) >= 4:
+                q1, _, q3 = statistics.quantiles(ratios, n=4)
+                result[f"{clock}_{key}_iqr"] = (q1, q3)
     # All the extra time is spent in sampled steps.
     result["sampled_cost"] = result["cpu_overhead"] * every
     return result
@@ -100,8 +123,8 @@ def measure(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=12)
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--width", type=int, default=256)
@@ -118,8 +141,13 @@ def main(argv: list[str] | None = None) -> None:
         over = r[f"{clock}_overhead"]
         print(
             f"{clock:4} time: bare {bare_ms:7.3f} ms/step, watched {watched_ms:7.3f} ms/step "
-            f"(medians of blocks), ratio {1 + over:.4f} ({over * 100:+.2f}%)"
+            f"(medians of blocks); watched / bare {over * 100:+.2f}%, "
+            f"bare again / bare {r[f'{clock}_noise'] * 100:+.2f}% (medians of paired ratios)"
         )
+        for key in ("overhead", "noise"):
+            if f"{clock}_{key}_iqr" in r:
+                q1, q3 = r[f"{clock}_{key}_iqr"]
+                print(f"     {key} quartiles {q1 * 100:+.2f}% .. {q3 * 100:+.2f}%")
     print(f"one sampled step costs {r['sampled_cost']:.3f} bare steps more (CPU time)")
 
 

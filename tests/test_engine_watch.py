@@ -461,6 +461,67 @@ def test_gradients_changed_in_place_before_the_step_are_measured_as_backward_lef
         assert frame.grad_norm_clipped == pytest.approx(frame.grad_norm * half, rel=1e-6)
 
 
+class _SecondOutput(nn.Module):
+    """A layer returning (its output detached, its output): the loss uses the second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(4, 4) / 2)
+
+    def forward(self, x):
+        h = x @ self.weight.T
+        return h.detach(), h
+
+
+class _Branches(nn.Module):
+    """tuple output: one layer, whose loss comes through its second output; unwatched head:
+    `head` reads `body`'s output detached, so backward never reaches that output."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "tuple output":
+            self.body = _SecondOutput()
+        else:
+            self.body, self.head = nn.Linear(4, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        if self.kind == "tuple output":
+            return torch.tanh(self.body(x)[1])[:, :3]
+        return self.head(torch.tanh(self.body(x).detach()) + x)
+
+
+@pytest.mark.parametrize(
+    ("kind", "include", "layer"),
+    [("tuple output", ["body"], "body"), ("unwatched head", ["body"], None)],
+)
+def test_backward_s_end_is_seen_where_no_watched_output_carries_the_gradient(
+    tmp_path, kind, include, layer
+):
+    # The gradients are halved in place before the step, as clipping would: they must be
+    # measured as backward left them, which needs backward's end seen through the layer's
+    # own parameters (tuple output) or the unwatched ones (unwatched head).
+    torch.manual_seed(0)
+    model = _Branches(kind)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 4, generator=gen), torch.randint(0, 3, (8,), generator=gen)
+    with tuigrad.watch(model, opt, out=tmp_path / "b.tuigrad", include=include) as watcher:
+        nn.functional.cross_entropy(model(x), y).backward()
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        total = math.sqrt(sum(g.double().pow(2).sum().item() for g in grads))
+        mine = model.body.weight.grad.norm().item() if layer else None
+        for g in grads:
+            g.mul_(0.5)
+        opt.step()
+    with RunReader(watcher.path) as reader:
+        (frame,) = reader.frames()
+    assert frame.grad_norm == pytest.approx(total, rel=1e-6)
+    assert frame.clipped
+    if layer:
+        assert frame.layer(layer).weight_grad_norm == pytest.approx(mine, rel=1e-6)
+
+
 def test_layers_of_one_shape_read_as_if_measured_one_at_a_time(tmp_path):
     # Layers of one shape are measured on their stack; each must read as stats.measure_layer
     # gives it for that layer alone, also with Inf, NaN and constant weights.

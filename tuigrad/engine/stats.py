@@ -225,8 +225,11 @@ def unit_rows(t: Tensor, channel_dim: int = -1) -> Tensor:
     channel (Conv, BatchNorm: `channel_dim` 1); every other dimension (batch, sequence,
     spatial positions) becomes rows. A 1-d tensor is one row.
     """
-    if t.dim() < 2:
+    dims = t.dim()
+    if dims < 2:
         return t.reshape(1, -1)
+    if dims == 2 and channel_dim in (-1, 1):  # already (rows, units)
+        return t
     return t.movedim(channel_dim, -1).reshape(-1, t.shape[channel_dim])
 
 

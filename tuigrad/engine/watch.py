@@ -136,6 +136,10 @@ class Watcher:
         self.layers: tuple[LayerInfo, ...] = tuple(w.info for w in self.watched)
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
         self._param_ids = {id(p) for p in self.params}
+        # A monitored module's parameters get their gradients through its output, whose
+        # gradient hook ends backward; the others need hooks of their own.
+        owned = {id(p) for w in self.watched for p in w.module.parameters()}
+        self._unowned = [p for p in self.params if id(p) not in owned]
         self.distributed = watch_dist.is_distributed()
         self.world = torch.distributed.get_world_size() if self.distributed else 1
         self.rank = torch.distributed.get_rank() if self.distributed else 0
@@ -245,8 +249,12 @@ class Watcher:
         for i, w in enumerate(self.watched):
             hook = self._guard(self._forward_hook(i, w))
             self._armed.append(w.module.register_forward_hook(hook))
+        self._hook_params(self._unowned)
+
+    def _hook_params(self, params: Sequence[Tensor]) -> None:
+        """Gradient-ready hooks on `params` for this step: each ends backward when reached."""
         ready = self._guard(self.on_grad_ready)
-        for p in self.params:
+        for p in params:
             if p.requires_grad:
                 self._armed.append(p.register_post_accumulate_grad_hook(ready))
 
@@ -301,11 +309,11 @@ class Watcher:
 
     def _forward_hook(self, i: int, w: Watched) -> Callable[..., None]:
         def on_forward(module: nn.Module, args: Any, output: Any) -> None:
-            self.on_forward(i, w, output)
+            self.on_forward(i, w, module, output)
 
         return on_forward
 
-    def on_forward(self, i: int, w: Watched, output: Any) -> None:
+    def on_forward(self, i: int, w: Watched, module: nn.Module, output: Any) -> None:
         """A monitored module ran on a sampled step: measure its output now.
 
         NOTE: now, because something after the module may change the output in place
@@ -313,7 +321,12 @@ class Watcher:
         """
         out = _first_tensor(output)
         cap = self._capture
-        if cap is None or out is None or not out.is_floating_point() or not torch.is_grad_enabled():
+        if cap is None or not torch.is_grad_enabled():
+            return
+        if not (isinstance(output, Tensor) and output.requires_grad):
+            # Its parameters' gradients may come through another of its outputs, or none.
+            self._hook_params(list(module.parameters()))
+        if out is None or not out.is_floating_point():
             return
         kept = self._rows(out.detach())
         units = stats.unit_rows(kept, w.channel_dim)
