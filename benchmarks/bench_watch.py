@@ -35,17 +35,21 @@ def make_model(depth: int, width: int) -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(width, 10))
 
 
-def block(model, optimizer, x, y, steps: int, watcher=None) -> tuple[float, float]:
-    """Seconds per step over `steps` steps of the user's loop: wall time, and CPU time."""
+def block(model, optimizer, x, y, steps: int, watcher=None) -> tuple[float, float, list[float]]:
+    """Seconds per step over `steps` steps of the user's loop: wall time and CPU time, and
+    each step's CPU time."""
     started, cpu = time.perf_counter(), time.process_time()
+    each = []
     for _ in range(steps):
+        t = time.process_time()
         loss = nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if watcher is not None:
             watcher.log(loss=loss)
-    return (time.perf_counter() - started) / steps, (time.process_time() - cpu) / steps
+        each.append(time.process_time() - t)
+    return (time.perf_counter() - started) / steps, (time.process_time() - cpu) / steps, each
 
 
 ORDERS = (
@@ -85,7 +89,7 @@ def measure(
 
     # One model for all, so that memory layout cannot favour any; the watcher is attached
     # and closed (a new run file each time) outside the timed blocks.
-    times: dict[str, list[tuple[float, float]]] = {mode: [] for mode in ORDERS[0]}
+    times: dict[str, list[tuple[float, float, list[float]]]] = {mode: [] for mode in ORDERS[0]}
     frames = 0
     with tempfile.TemporaryDirectory() as tmp:
         block(model, optimizer, x, y, steps)  # warm-up
@@ -116,6 +120,12 @@ def measure(
             if len(ratios) >= 4:
                 q1, _, q3 = statistics.quantiles(ratios, n=4)
                 result[f"{clock}_{key}_iqr"] = (q1, q3)
+    # Each step's CPU time, the median over repetitions at each place in the block, summed:
+    # a burst of load on the machine lands in a few steps of a block, whose medians leave it.
+    steady = {mode: sum(statistics.median(col) for col in zip(*(t[2] for t in ts), strict=True))
+              for mode, ts in times.items()}  # fmt: skip
+    result["steady_overhead"] = steady["watched"] / steady["bare"] - 1
+    result["steady_noise"] = steady["bare again"] / steady["bare"] - 1
     # All the extra time is spent in sampled steps.
     result["sampled_cost"] = result["cpu_overhead"] * every
     return result
@@ -148,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
             if f"{clock}_{key}_iqr" in r:
                 q1, q3 = r[f"{clock}_{key}_iqr"]
                 print(f"     {key} quartiles {q1 * 100:+.2f}% .. {q3 * 100:+.2f}%")
+    print(
+        f"each step's median over repetitions, summed: watched / bare "
+        f"{r['steady_overhead'] * 100:+.2f}%, bare again / bare {r['steady_noise'] * 100:+.2f}%"
+    )
     print(f"one sampled step costs {r['sampled_cost']:.3f} bare steps more (CPU time)")
 
 

@@ -522,6 +522,42 @@ def test_backward_s_end_is_seen_where_no_watched_output_carries_the_gradient(
         assert frame.layer(layer).weight_grad_norm == pytest.approx(mine, rel=1e-6)
 
 
+class _Skipping(nn.Module):
+    """Two layers; `b` runs on odd calls only, so on even ones it has no gradient."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 3)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        h = torch.tanh(self.a(x))
+        return self.b(h) if self.calls % 2 == 0 else h[:, :3]
+
+
+def test_the_total_norm_counts_only_the_gradients_a_step_has(tmp_path):
+    torch.manual_seed(0)
+    model = _Skipping()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(1)
+    totals = {}
+    with tuigrad.watch(model, opt, out=tmp_path / "s.tuigrad", every=1) as watcher:
+        for step in range(4):
+            x, y = torch.randn(8, 4, generator=gen), torch.randint(0, 3, (8,), generator=gen)
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(x), y).backward()
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            totals[step] = math.sqrt(sum(g.double().pow(2).sum().item() for g in grads))
+            opt.step()
+    with RunReader(watcher.path) as reader:
+        frames = {f.step: f for f in reader.frames()}
+    for step in range(4):
+        assert frames[step].grad_norm == pytest.approx(totals[step], rel=1e-6)
+        b_norm = frames[step].layer("b").weight_grad_norm
+        assert math.isnan(b_norm) == (step % 2 == 0)
+
+
 def test_layers_of_one_shape_read_as_if_measured_one_at_a_time(tmp_path):
     # Layers of one shape are measured on their stack; each must read as stats.measure_layer
     # gives it for that layer alone, also with Inf, NaN and constant weights.

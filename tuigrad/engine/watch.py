@@ -135,7 +135,17 @@ class Watcher:
         )
         self.layers: tuple[LayerInfo, ...] = tuple(w.info for w in self.watched)
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
-        self._param_ids = {id(p) for p in self.params}
+        param_ids = {id(p) for p in self.params}
+        # The layers whose gradient norms count in the total norm, as already taken: each
+        # weight the optimizer steps, at its first layer (tied weights count once).
+        first: dict[int, int] = {}
+        for i, w in enumerate(self.watched):
+            if id(w.weight) in param_ids:
+                first.setdefault(id(w.weight), i)
+        self._counted = list(first.values())
+        device = self.watched[0].weight.device
+        self._counted_rows = torch.tensor(self._counted, device=device) if first else None
+        self._uncounted = [p for p in self.params if id(p) not in first]
         # A monitored module's parameters get their gradients through its output, whose
         # gradient hook ends backward; the others need hooks of their own.
         owned = {id(p) for w in self.watched for p in w.module.parameters()}
@@ -170,6 +180,9 @@ class Watcher:
         self._handles: list[Any] = []  # for the whole run
         self._armed: list[Any] = []  # for the sampled step in progress
         self._before = stats.CopyBuffers()
+        self._out_hooks = [
+            self._guard(self._out_grad_hook(i, w)) for i, w in enumerate(self.watched)
+        ]
         self._attach()
         if self._is_due():
             self._arm()
@@ -338,7 +351,7 @@ class Watcher:
                 cap.act_hists[i] = hist
         cap.batch = cap.batch or (len(kept) if kept.dim() > 1 else 1)
         if out.requires_grad:
-            out.register_hook(self._guard(self._out_grad_hook(i, w)))
+            out.register_hook(self._out_hooks[i])
 
     def _rows(self, t: Tensor) -> Tensor:
         # The first act_rows entries along dimension 0 (the batch, for batch-first outputs).
@@ -384,14 +397,17 @@ class Watcher:
         ref = self.watched[0].weight
         mine = [w.weight.grad for w in self.watched]
         table = stats.each_std_norm(mine, ref)  # (layers, 2): std, norm
-        counted: dict[int, int] = {}  # a weight's id -> its first layer (tied weights count once)
-        for i, (w, g) in enumerate(zip(self.watched, mine, strict=True)):
-            if g is not None and id(w.weight) in self._param_ids:
-                counted.setdefault(id(w.weight), i)
         grads = [p.grad for p in self.params if p.grad is not None]
-        others = [p.grad for p in self.params if p.grad is not None and id(p) not in counted]
-        # NOTE: rows picked one by one: an index list would be one more copy to the device.
-        norms = torch.stack([table[i, 1] for i in counted.values()]) if counted else None
+        if all(mine[i] is not None for i in self._counted):  # the norms counted as always
+            rows, uncounted = self._counted_rows, self._uncounted
+            norms = table[rows, 1] if rows is not None else None
+        else:  # some weights have no gradient: the others' norms count
+            present = [i for i in self._counted if mine[i] is not None]
+            kept = {id(self.watched[i].weight) for i in present}
+            uncounted = [p for p in self.params if id(p) not in kept]
+            # NOTE: rows picked one by one: an index list would be one more copy to the device.
+            norms = torch.stack([table[i, 1] for i in present]) if present else None
+        others = [p.grad for p in uncounted if p.grad is not None]
         cap.pre_norm = stats.total_norm(others, ref, norms) / scale
         cap.grads = table / scale
         cap.seen = [(g, g._version) for g in grads]
