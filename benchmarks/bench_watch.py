@@ -1,16 +1,23 @@
 """What `tuigrad.watch(every=10)` costs a bare training loop, as a ratio of step times.
 
-    python benchmarks/bench_watch.py [--reps 30] [--steps 50] [--every 10] [--threads 1]
+    python benchmarks/bench_watch.py [--reps 40] [--steps 100] [--every 10] [--threads 1]
 
 One MLP (20 Linear+Tanh layers of width 256, batch 256, SGD) trains in one process. Each
 repetition runs three blocks of `--steps` steps in turns, in an order that rotates: the bare
-loop, the watched loop, and the bare loop again. The overhead is the median over repetitions
-of watched / bare within a repetition; bare again / bare, two identical loops, is the noise to
-read it against. The watched loop also calls `watcher.log(loss=loss)`, as a user's would.
-Target: at most 2% over bare. The extra time spread over `--every` steps is also shown as the
-cost of one sampled step, in bare steps. Besides wall time, the process's CPU time (every
-thread, the run file's writer included) is compared: on a machine shared with other work it
-varies much less than wall time.
+loop, the watched loop (a new watcher each block, so each block holds one histogram step, as
+a run does every `10 * every` steps), and the bare loop again. The watched loop also calls
+`watcher.log(loss=loss)`, as a user's would. Target: at most 2% over bare.
+
+Two estimates of the overhead, in CPU time (every thread, the run file's writer included):
+- per-step medians: each step's CPU time, pooled over all blocks by its place in the sampling
+  period (the histogram step, the sampled steps, the step after each, the others), each
+  place's median less the bare step's median, weighted by how often it comes in a block. A
+  burst of load on this shared machine lands in a few steps, which the medians leave out;
+  this is the figure reported.
+- paired blocks: the median over repetitions of watched / bare, two blocks seconds apart.
+Both are also given for bare again against bare: two identical loops, the noise to read the
+overhead against. The extra time spread over `--every` steps is also shown as the cost of one
+sampled step, in bare steps.
 """
 
 from __future__ import annotations
@@ -63,8 +70,8 @@ ORDERS = (
 
 
 def measure(
-    reps: int = 30,
-    steps: int = 50,
+    reps: int = 40,
+    steps: int = 100,
     every: int = 10,
     depth: int = 20,
     width: int = 256,
@@ -120,12 +127,18 @@ def measure(
             if len(ratios) >= 4:
                 q1, _, q3 = statistics.quantiles(ratios, n=4)
                 result[f"{clock}_{key}_iqr"] = (q1, q3)
-    # Each step's CPU time, the median over repetitions at each place in the block, summed:
-    # a burst of load on the machine lands in a few steps of a block, whose medians leave it.
-    steady = {mode: sum(statistics.median(col) for col in zip(*(t[2] for t in ts), strict=True))
-              for mode, ts in times.items()}  # fmt: skip
-    result["steady_overhead"] = steady["watched"] / steady["bare"] - 1
-    result["steady_noise"] = steady["bare again"] / steady["bare"] - 1
+    # Each step's CPU time, pooled by its place in the sampling period over every block: a
+    # burst of load on the machine lands in a few steps, whose medians leave it out.
+    places = {"first": lambda k: k == 0, "sampled": lambda k: k > 0 and k % every == 0,
+              "after": lambda k: k % every == 1, "between": lambda k: k % every > 1}  # fmt: skip
+    for mode, key in (("watched", "steps"), ("bare again", "steps_noise")):
+        bare_step = statistics.median(x for t in times["bare"] for x in t[2])
+        extra = {}
+        for place, where in places.items():
+            pooled = [x for t in times[mode] for k, x in enumerate(t[2]) if where(k)]
+            extra[place] = (statistics.median(pooled) - bare_step, sum(map(where, range(steps))))
+        result[f"{key}_extra_ms"] = {place: e * 1e3 for place, (e, _) in extra.items()}
+        result[f"{key}_overhead"] = sum(e * n for e, n in extra.values()) / (steps * bare_step)
     # All the extra time is spent in sampled steps.
     result["sampled_cost"] = result["cpu_overhead"] * every
     return result
@@ -133,8 +146,8 @@ def measure(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--reps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--width", type=int, default=256)
@@ -158,10 +171,12 @@ def main(argv: list[str] | None = None) -> None:
             if f"{clock}_{key}_iqr" in r:
                 q1, q3 = r[f"{clock}_{key}_iqr"]
                 print(f"     {key} quartiles {q1 * 100:+.2f}% .. {q3 * 100:+.2f}%")
-    print(
-        f"each step's median over repetitions, summed: watched / bare "
-        f"{r['steady_overhead'] * 100:+.2f}%, bare again / bare {r['steady_noise'] * 100:+.2f}%"
-    )
+    for key, label in (("steps", "watched"), ("steps_noise", "bare again")):
+        extra = ", ".join(f"{p} {ms:+.2f}" for p, ms in r[f"{key}_extra_ms"].items())
+        print(
+            f"per-step medians, {label} - bare (ms): {extra}; over a block "
+            f"{r[f'{key}_overhead'] * 100:+.2f}%"
+        )
     print(f"one sampled step costs {r['sampled_cost']:.3f} bare steps more (CPU time)")
 
 

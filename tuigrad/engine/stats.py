@@ -544,11 +544,11 @@ def measure_layer(
 
 def to_layer_stats(name: str, row: np.ndarray, bins: int = 0) -> LayerStats:
     """The LayerStats a `measure_layer` vector stands for (row on the host, as numpy)."""
-    values = dict(zip(LAYER_SCALARS, row[:N_SCALARS].tolist(), strict=True))
-    hists: dict[str, Hist | None] = dict.fromkeys(HISTOGRAMS)
+    hists: tuple[Hist | None, ...] = (None,) * len(HISTOGRAMS)
     if bins > 0:
         block = row[N_SCALARS:].reshape(len(HISTOGRAMS), bins + 2)
-        for kind, h in zip(HISTOGRAMS, block, strict=True):
-            if not math.isnan(h[0]):
-                hists[kind] = Hist(float(h[0]), float(h[1]), h[2:].astype(np.float32))
-    return LayerStats(name=name, **values, **hists)
+        counts = block[:, 2:].astype(np.float32)
+        ranges = block[:, :2].tolist()
+        hists = tuple(None if math.isnan(lo) else Hist(lo, hi, c)
+                      for (lo, hi), c in zip(ranges, counts, strict=True))  # fmt: skip
+    return LayerStats.from_values(name, row[:N_SCALARS].tolist(), hists)
