@@ -336,10 +336,11 @@ class Trainer:
                    for m in (b.measured for b in blocks)]  # fmt: skip
         backward = [m.backward if m.backward is not None else missing[:2]
                     for m in (b.measured for b in blocks)]  # fmt: skip
-        u_table = stats.each_std_norm([None] * len(blocks), ref)
         if weights.before is not None:  # before - after: the update's negative, same std
             after = [b.linear.weight for b in blocks]
             u_table = stats.each_diff_std_norm(weights.before, after, ref)
+        else:
+            u_table = stats.each_std_norm([None] * len(blocks), ref)
         table = stats.weight_table(weights.table, weights.grads, u_table)
         rows = [torch.cat([torch.stack(forward), torch.stack(backward), table], dim=1).double()]
         if bins:
