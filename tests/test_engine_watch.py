@@ -21,6 +21,7 @@ from tests.watch_support import (
     cnn_batch,
     reference_step,
     token_batch,
+    total_norm,
 )
 from tuigrad.engine import stats
 from tuigrad.engine.watch import Watcher
@@ -444,7 +445,7 @@ def test_gradients_changed_in_place_before_the_step_are_measured_as_backward_lef
             opt.zero_grad()
             loss.backward()
             norms[step] = model[2].weight.grad.norm().item()
-            total = math.sqrt(sum(p.grad.double().pow(2).sum().item() for p in model.parameters()))
+            total = total_norm(p.grad for p in model.parameters())
             norms[step, "total"] = total
             if step >= 2:
                 for p in model.parameters():
@@ -509,7 +510,7 @@ def test_backward_s_end_is_seen_where_no_watched_output_carries_the_gradient(
     with tuigrad.watch(model, opt, out=tmp_path / "b.tuigrad", include=include) as watcher:
         nn.functional.cross_entropy(model(x), y).backward()
         grads = [p.grad for p in model.parameters() if p.grad is not None]
-        total = math.sqrt(sum(g.double().pow(2).sum().item() for g in grads))
+        total = total_norm(grads)
         mine = model.body.weight.grad.norm().item() if layer else None
         for g in grads:
             g.mul_(0.5)
@@ -548,7 +549,7 @@ def test_the_total_norm_counts_only_the_gradients_a_step_has(tmp_path):
             opt.zero_grad(set_to_none=True)
             nn.functional.cross_entropy(model(x), y).backward()
             grads = [p.grad for p in model.parameters() if p.grad is not None]
-            totals[step] = math.sqrt(sum(g.double().pow(2).sum().item() for g in grads))
+            totals[step] = total_norm(grads)
             opt.step()
     with RunReader(watcher.path) as reader:
         frames = {f.step: f for f in reader.frames()}

@@ -107,17 +107,18 @@ def reference_step(model, optimizer, shards, names, clip: float | None = None) -
 
     weights = {n: main_weight(modules[n]) for n in names}
     pre = {n: w.grad.detach().clone() for n, w in weights.items()}
-    grad_norm = _norm([p.grad for p in params])
+    grad_norm = total_norm([p.grad for p in params])
     if clip is not None:
         torch.nn.utils.clip_grad_norm_(params, clip)
-    grad_norm_clipped = _norm([p.grad for p in params])
+    grad_norm_clipped = total_norm([p.grad for p in params])
     before = {n: w.detach().clone() for n, w in weights.items()}
     optimizer.step()
     after = {n: w.detach().clone() for n, w in weights.items()}
     return Reference(kept, out_grads, pre, before, after, grad_norm, grad_norm_clipped, loss.item())
 
 
-def _norm(tensors) -> float:
+def total_norm(tensors) -> float:
+    """The L2 norm of all `tensors` together, in float64."""
     return math.sqrt(sum(float((t.double() ** 2).sum()) for t in tensors))
 
 
