@@ -79,13 +79,8 @@ def measure(
     threads: int = 1,
     quick: bool = False,
 ) -> dict:
-    """Seconds per step, bare and watched (medians of blocks, wall and CPU), and the ratios.
-
-    Each repetition runs three blocks in turns, in one of six orders: bare, watched, and bare
-    again. The overhead is the median over repetitions of watched / bare within a repetition,
-    blocks seconds apart, so that slow drifts of the machine cancel; bare again / bare is the
-    same ratio between two identical loops, the noise the overhead is read against.
-    """
+    """Seconds per step, bare and watched (medians of blocks, wall and CPU), and the two
+    estimates of the overhead the module describes, each with its bare-again counterpart."""
     if quick:  # checks that it runs, not how fast
         reps, steps, depth, width, batch = 1, 20, 2, 16, 32
     torch.set_num_threads(threads)
@@ -131,11 +126,11 @@ def measure(
     # burst of load on the machine lands in a few steps, whose medians leave it out.
     places = {"first": lambda k: k == 0, "sampled": lambda k: k > 0 and k % every == 0,
               "after": lambda k: k % every == 1, "between": lambda k: k % every > 1}  # fmt: skip
+    bare_step = statistics.median(s for t in times["bare"] for s in t[2])
     for mode, key in (("watched", "steps"), ("bare again", "steps_noise")):
-        bare_step = statistics.median(x for t in times["bare"] for x in t[2])
         extra = {}
         for place, where in places.items():
-            pooled = [x for t in times[mode] for k, x in enumerate(t[2]) if where(k)]
+            pooled = [s for t in times[mode] for k, s in enumerate(t[2]) if where(k)]
             extra[place] = (statistics.median(pooled) - bare_step, sum(map(where, range(steps))))
         result[f"{key}_extra_ms"] = {place: e * 1e3 for place, (e, _) in extra.items()}
         result[f"{key}_overhead"] = sum(e * n for e, n in extra.values()) / (steps * bare_step)
