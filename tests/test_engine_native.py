@@ -89,6 +89,67 @@ def test_magnitudes_on_either_side_of_every_bin_edge_land_in_the_right_bin():
     assert counts[0] == 1 and counts[-1] == 1 and (counts[1:-1] == 2).all()
 
 
+# The default range, others whose bins are estimated from the bits (up to 16.7 bins a decade,
+# 63 bins), and one with too many bins for that (looked up).
+@pytest.mark.parametrize(
+    ("lo", "hi", "bins"),
+    [
+        (*GRAD_LOG_RANGE, BINS),
+        (-30.0, 10.0, 40),
+        (-8.0, 0.0, 63),
+        (-3.0, 0.0, 50),
+        (-20.0, 5.0, 100),
+    ],
+)
+def test_magnitudes_across_every_binary_exponent_land_in_the_right_bins(lo, hi, bins):
+    # Every 4099th float32 bit pattern from zero to infinity: about 520,000 magnitudes, some
+    # in every binade, subnormals included, each sign, and a NaN.
+    bits = np.arange(0, 0x7F800001, 4099, dtype=np.uint32)
+    values = np.concatenate([bits.view(np.float32), -bits[::7].view(np.float32), [np.nan]])
+    with np.errstate(divide="ignore"):
+        logs = np.log10(np.abs(values.astype(np.float64)))
+    want = numpy_counts(logs, lo, hi, np.linspace(lo, hi, bins + 1))
+    got = native.magnitude_histogram(torch.from_numpy(values.astype(np.float32)), bins, lo, hi)
+    np.testing.assert_array_equal(got, want)
+
+
+def _float32_counts(x: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
+    # stats.histogram's arithmetic, in numpy float32: subtract, multiply, clamp, floor.
+    scale = np.float32(bins / (hi - lo))
+    t = (x[~np.isnan(x)] - np.float32(lo)) * scale
+    return np.bincount(np.clip(t, 0, bins - 1).astype(np.int64), minlength=bins)
+
+
+# Around the size from which native.c counts values in pairs (PAIR_MIN), odd sizes too.
+@pytest.mark.parametrize("n", [32767, 32768, 65537])
+@pytest.mark.parametrize("bins", [BINS, 100])  # 100: too many bins for a table of pairs
+def test_large_histograms_count_every_value_once(n, bins):
+    gen = torch.Generator().manual_seed(n + bins)
+    x = torch.randn(n, generator=gen)
+    x[::3] = 0.0  # a third in one bin, as ReLU's zeros
+    x[5], x[9], x[-1] = math.nan, math.inf, -math.inf
+
+    counts = native.histogram(x, bins, -2.0, 2.0)
+    np.testing.assert_array_equal(counts, _float32_counts(x.numpy(), bins, -2.0, 2.0))
+    assert counts.sum() == n - 1  # all but the NaN
+
+    lo, hi = GRAD_LOG_RANGE
+    mags = x * 1e-6
+    with np.errstate(divide="ignore"):
+        logs = np.log10(np.abs(_np(mags)))
+    edges = np.linspace(lo, hi, bins + 1)
+    got = native.magnitude_histogram(mags, bins, lo, hi)
+    np.testing.assert_array_equal(got, numpy_counts(logs, lo, hi, edges))
+
+    act = x[: n - n % 257].reshape(-1, 257).relu()  # (rows, 257) over its own range
+    forward = native.forward(act, None, "relu", 0.97, True, bins, None)
+    a_lo, a_hi = stats.data_range(act)
+    assert (forward[6], forward[7]) == (a_lo, a_hi)
+    np.testing.assert_array_equal(
+        forward[8:], _float32_counts(act.numpy().ravel(), bins, a_lo, a_hi)
+    )
+
+
 def test_moments_of_huge_tiny_and_non_finite_values_match_numpy():
     gen = torch.Generator().manual_seed(2)
     base = torch.randn(3000, generator=gen)

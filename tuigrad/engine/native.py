@@ -54,8 +54,8 @@ _SIGNATURES = {
     "tg_diff_moments": (None, [_P, _P, _P, _I, _P]),
     "tg_sum_squares": (ctypes.c_double, [_P, _P, _I]),
     "tg_histogram": (ctypes.c_int, [_P, _I, _I, _F, _F, _P]),
-    "tg_magnitude_histogram": (ctypes.c_int, [_P, _I, _I, _P, _P, _I, _P]),
-    "tg_weights": (ctypes.c_int, [_P, _P, _P, _P, _I, _I, _P, _P, _I, _P]),
+    "tg_magnitude_histogram": (ctypes.c_int, [_P, _I, _I, _P, _P, _I, _F, _F, _P]),
+    "tg_weights": (ctypes.c_int, [_P, _P, _P, _P, _I, _I, _P, _P, _I, _F, _F, _P]),
     "tg_forward": (
         ctypes.c_int,
         [_P, _I, _I, _P, _I, ctypes.c_int, _F, _F, ctypes.c_int, _I, ctypes.c_int, _F, _F, _P],
@@ -201,12 +201,15 @@ def histogram(values: Tensor, bins: int, lo: float, hi: float) -> np.ndarray:
 
 
 @functools.cache
-def _magnitude_edges(bins: int, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, int]:
+def _magnitude_edges(
+    bins: int, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray, int, float, float]:
     """Bin edges of log10 magnitudes as float32 bit patterns, the first bin of each binary
     exponent, and how many bins past it the magnitudes of one exponent reach at most.
 
     Each edge 10^(lo + k (hi - lo) / bins) is rounded up to the next float32, so a magnitude is
     in bin k exactly when its float32 value is at least the k-th edge (and below the next).
+    Then native.c's estimate of a magnitude's bin from its bits (`_estimate`).
     """
     exact = 10.0 ** (lo + np.arange(bins + 1) * ((hi - lo) / bins))  # (bins + 1,) float64
     with np.errstate(over="ignore"):
@@ -226,17 +229,37 @@ def _magnitude_edges(bins: int, lo: float, hi: float) -> tuple[np.ndarray, np.nd
         split = bits[first + 1]  # (256,) the next edge above each exponent's smallest value
         inside = (split >> 23) == np.arange(256)
         mantissa = np.where(inside, split & 0x7FFFFF, 1 << 23).astype(np.uint32)
-        return (first << 24) | mantissa, bits, 0
-    return first, bits, steps
+        return (first << 24) | mantissa, bits, 0, *_estimate(bins, lo, hi)
+    return first, bits, steps, *_estimate(bins, lo, hi)
+
+
+LOG2_GAP = 0.0861  # the most log2(1 + f) exceeds f on [0, 1), at f = 1 / ln 2 - 1
+SLACK = 1e-3  # bins the estimate is lowered by: above its float32 rounding where it is used
+
+
+def _estimate(bins: int, lo: float, hi: float) -> tuple[float, float]:
+    """The scale and offset with which native.c estimates a magnitude's bin from its bits, as
+    `bits * scale - offset`, or (0, 0) where the estimate could be off by more than one bin.
+
+    The bits of a positive float32 read as a number, times 2^-23, less 127, are its log2 or
+    up to LOG2_GAP below it: under a bin below when a decade has fewer than about 19 bins.
+    Subnormals read high, but below 10^-37.9 every estimate is under bin 0.
+    """
+    per = bins / (hi - lo)  # bins per decade
+    if bins + 1 > 64 or LOG2_GAP * math.log10(2) * per + SLACK >= 0.5 or lo <= -37.9:
+        return 0.0, 0.0
+    scale = 2.0**-23 * math.log10(2) * per
+    offset = (127 * math.log10(2) + lo) * per + SLACK
+    return scale, offset
 
 
 def magnitude_histogram(values: Tensor, bins: int, lo: float, hi: float) -> np.ndarray:
     """(bins,) float64 counts of log10 |values| over `bins` uniform bins on [lo, hi]; below
     lo (zeros too) in the first, above hi (infinities too) in the last, NaN not counted."""
-    first, edges, steps = _magnitude_edges(bins, float(lo), float(hi))
+    first, edges, steps, scale, offset = _magnitude_edges(bins, float(lo), float(hi))
     out = np.empty(bins)
     args = (values.data_ptr(), values.numel(), bins, first.ctypes.data, edges.ctypes.data, steps)
-    _checked(library().tg_magnitude_histogram(*args, out.ctypes.data))
+    _checked(library().tg_magnitude_histogram(*args, scale, offset, out.ctypes.data))
     return out
 
 
@@ -284,7 +307,8 @@ def weights(
     pw, ns = _pointers(ws)
     pg = (ctypes.c_void_p * n)(*(g.data_ptr() if g is not None else None for g in gs))
     pc = _pointers(copies)[0] if copies is not None else None
-    first, edges, steps = _magnitude_edges(max(bins, 1), *map(float, grad_range))
+    first, edges, steps, scale, offset = _magnitude_edges(max(bins, 1), *map(float, grad_range))
     args = (pw, pc, pg, ns.ctypes.data, n, bins, first.ctypes.data, edges.ctypes.data, steps)
+    args += (scale, offset)
     _checked(library().tg_weights(*args, out.ctypes.data))
     return out
