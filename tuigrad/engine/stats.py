@@ -542,13 +542,24 @@ def measure_layer(
     return torch.cat([scalars.double(), hists.reshape(-1)])
 
 
+def to_layers(names: Sequence[str], rows: np.ndarray, bins: int = 0) -> tuple[LayerStats, ...]:
+    """The LayerStats each `measure_layer` vector in `rows` (layers, values) stands for, one
+    per name (rows on the host, as numpy)."""
+    scalars = rows[:, :N_SCALARS].tolist()
+    if bins <= 0:
+        return tuple(LayerStats.from_values(n, v) for n, v in zip(names, scalars, strict=True))
+    block = rows[:, N_SCALARS:].reshape(len(rows), len(HISTOGRAMS), bins + 2)
+    counts = block[:, :, 2:].astype(np.float32)  # (layers, histograms, bins)
+    layers = []
+    for name, values, ranges, layer_counts in zip(
+        names, scalars, block[:, :, :2].tolist(), counts, strict=True
+    ):
+        hists = tuple(None if math.isnan(lo) else Hist(lo, hi, c)
+                      for (lo, hi), c in zip(ranges, layer_counts, strict=True))  # fmt: skip
+        layers.append(LayerStats.from_values(name, values, hists))
+    return tuple(layers)
+
+
 def to_layer_stats(name: str, row: np.ndarray, bins: int = 0) -> LayerStats:
     """The LayerStats a `measure_layer` vector stands for (row on the host, as numpy)."""
-    hists: tuple[Hist | None, ...] = (None,) * len(HISTOGRAMS)
-    if bins > 0:
-        block = row[N_SCALARS:].reshape(len(HISTOGRAMS), bins + 2)
-        counts = block[:, 2:].astype(np.float32)
-        ranges = block[:, :2].tolist()
-        hists = tuple(None if math.isnan(lo) else Hist(lo, hi, c)
-                      for (lo, hi), c in zip(ranges, counts, strict=True))  # fmt: skip
-    return LayerStats.from_values(name, row[:N_SCALARS].tolist(), hists)
+    return to_layers([name], row[None], bins)[0]

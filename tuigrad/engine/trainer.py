@@ -81,6 +81,7 @@ class Trainer:
         self.spec, self.device, self.data = spec, device, data
         self.model, self.params, self.optimizer = model, params, optimizer
         self.layers = layer_infos(spec)
+        self._names = [info.name for info in self.layers]
         self._dropout_gen = dropout_gen
         self._batch_gen = torch.Generator().manual_seed(_seed(spec.seed, 3))
         self._order: Tensor | None = None
@@ -90,6 +91,7 @@ class Trainer:
         self._next_val = 0
         self._next_hist = 0
         self._before = stats.CopyBuffers()  # for the weights before a sampled step
+        self._others: tuple[list[Tensor], list[Tensor]] | None = None  # see _unmonitored
         self._t0 = time.perf_counter()
 
     # ---- controls ----------------------------------------------------------------------
@@ -268,8 +270,7 @@ class Trainer:
             total = torch.nn.utils.clip_grad_norm_(self.params, clip.max_norm)
             return total.float(), (total > clip.max_norm).float()
         if weights is not None:  # the monitored weights' gradients are read already
-            monitored = {id(b.linear.weight) for b in self.model.blocks}
-            others = [p.grad for p in self.params if p.grad is not None and id(p) not in monitored]
+            others = [p.grad for p in self._unmonitored() if p.grad is not None]
             grad_norm = stats.total_norm(others, ref, weights.grads[:, 1])
         else:
             grad_norm = stats.total_norm(grads, ref)
@@ -283,6 +284,14 @@ class Trainer:
                 acted = (biggest > clip.clip_value).float()
             torch.nn.utils.clip_grad_value_(self.params, clip.clip_value)
         return grad_norm, acted
+
+    def _unmonitored(self) -> list[Tensor]:
+        """The parameters besides the monitored weights (biases, norms, projections)."""
+        kept = self._others
+        if kept is None or kept[0] is not self.params:  # found once for these parameters
+            monitored = {id(b.linear.weight) for b in self.model.blocks}
+            kept = self._others = (self.params, [p for p in self.params if id(p) not in monitored])
+        return kept[1]
 
     def _validate(self) -> tuple[Tensor, Tensor]:
         """Loss and accuracy on the validation split, in eval mode (BatchNorm running stats)."""
@@ -379,10 +388,7 @@ class Trainer:
     ) -> Frame:
         values = dict(zip(_HEAD, host[: len(_HEAD)].tolist(), strict=True))
         layer_rows = host[len(_HEAD) :].reshape(tuple(shape))
-        layers = tuple(
-            stats.to_layer_stats(info.name, row, bins)
-            for info, row in zip(self.layers, layer_rows, strict=True)
-        )
+        layers = stats.to_layers(self._names, layer_rows, bins)
         return Frame(
             step=k,
             loss=values["loss"],
