@@ -302,8 +302,8 @@ static void counter_close(counter_t *c, double *out)
 }
 
 #ifdef __AVX512F__
-/* magnitude_bins' first values in sixteens, where `estimate` (below) holds, with no lookup in
- * memory: returns how many it binned. The bits of |x| read as a number, times 2^-23, less
+/* magnitude_bins' first values in sixteens, with no lookup in memory, for bins < 64 and a
+ * scale and offset for which native.py's `_estimate` vouches: returns how many it binned. The bits of |x| read as a number, times 2^-23, less
  * 127, are log2 |x| or up to 0.087 below it (exact at powers of two); scaled and offset into
  * bins, less a margin for float32 rounding, that gives the bin or the one below it, and one
  * compare with the next edge (found by permutes across four registers) decides. */
@@ -346,7 +346,7 @@ static void magnitude_bins(const float *restrict x, int64_t n, int64_t bins,
     const uint32_t *u = (const uint32_t *)x;
     int64_t k = 0;
 #ifdef __AVX512F__
-    if (scale > 0)
+    if (scale > 0 && bins < 64)
         k = magnitude_bins_estimated(x, n, bins, edges, scale, offset, idx);
 #else
     (void)scale, (void)offset;
@@ -414,9 +414,9 @@ int tg_histogram(const float *x, int64_t n, int64_t bins, float lo, float scale,
  * bits and, in its low 24, the mantissa from which on a magnitude is in the next one (2^23:
  * none is). NaN is not counted.
  *
- * With est_scale > 0, bins + 1 <= 64 and log2 |x| * est_scale * 2^23 - est_offset (see
- * magnitude_bins_estimated) never more than one bin below a magnitude's bin, nor above it:
- * where the CPU has AVX-512, most values are binned with no lookup. */
+ * With est_scale > 0 (where bits * est_scale - est_offset, the bits of |x| read as a number,
+ * is never above a magnitude's bin nor more than one below it; see magnitude_bins_estimated)
+ * and bins < 64, a CPU with AVX-512 bins most values with no lookup. */
 int tg_magnitude_histogram(const float *x, int64_t n, int64_t bins, const uint32_t *first,
                            const uint32_t *edges, int64_t steps, float est_scale,
                            float est_offset, double *out)
