@@ -298,7 +298,7 @@ def test_an_error_in_the_watcher_is_logged_once_and_training_goes_on(
     def broken(*args, **kwargs):
         raise RuntimeError("statistics failed")
 
-    target = "unit_rows" if where == "forward" else "to_layer_stats"
+    target = "unit_rows" if where == "forward" else "to_layers"
     watcher = tuigrad.watch(model, opt, out=tmp_path / "e.tuigrad", every=1)
     monkeypatch.setattr(stats, target, broken)
     gen = torch.Generator().manual_seed(0)

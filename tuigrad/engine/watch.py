@@ -525,10 +525,9 @@ class Watcher:
         head = torch.stack([pre_norm.double(), post_norm.double(), clipped.double()])
         host = torch.cat([head, table.reshape(-1)]).cpu().numpy()  # the one transfer
 
-        layers = tuple(
-            _with_empty_hists(stats.to_layer_stats(info.name, row, bins), bins)
-            for info, row in zip(self.layers, host[3:].reshape(table.shape), strict=True)
-        )
+        names = [info.name for info in self.layers]
+        layers = tuple(_with_empty_hists(layer, bins)
+                       for layer in stats.to_layers(names, host[3:].reshape(table.shape), bins))  # fmt: skip
         return Frame(
             step=self.step,
             lr=float(self.optimizer.param_groups[0]["lr"]),
