@@ -144,6 +144,47 @@ def test_full_queue_drops_frames_instead_of_blocking(tmp_path):
         assert reader.meta["dropped"] == str(writer.dropped)
 
 
+def test_frames_written_steadily_are_seen_within_the_commit_interval(tmp_path):
+    # A frame every 5 ms for 0.6 s, committed every 0.2 s: a follower sees each frame within
+    # about the commit interval, and the file's data version (one per commit) moves a few
+    # times, not once per frame.
+    path = tmp_path / "r.tuigrad"
+    writer = RunWriter(path, SPEC, LAYERS, commit_interval=0.2)
+    watcher = sqlite3.connect(path, isolation_level=None)
+    versions, late = set(), []
+    for step in range(120):
+        writer.write(make_frame(step))
+        versions.add(watcher.execute("PRAGMA data_version").fetchone()[0])
+        time.sleep(0.005)
+    written = time.monotonic()
+    while watcher.execute("SELECT count(*) FROM frames").fetchone()[0] < 120:
+        late.append(time.monotonic() - written)
+        time.sleep(0.01)
+    writer.close()
+    watcher.close()
+    assert 2 <= len(versions) <= 8
+    assert not late or late[-1] < 0.5
+    with RunReader(path) as reader:
+        assert reader.frames() == [make_frame(step) for step in range(120)]
+
+
+def test_a_frame_after_a_quiet_spell_is_seen_at_once(tmp_path):
+    # The thread sleeps until the heartbeat while nothing comes; a frame wakes it.
+    path = tmp_path / "r.tuigrad"
+    writer = RunWriter(path, SPEC, LAYERS, commit_interval=0.05, heartbeat=30)
+    reader = RunReader(path)
+    for step in (0, 1):
+        time.sleep(0.3)
+        writer.write(make_frame(step))
+        deadline = time.monotonic() + 1
+        while len(reader) <= step and time.monotonic() < deadline:
+            time.sleep(0.01)
+            reader.refresh()
+        assert reader.steps == list(range(step + 1))
+    writer.close()
+    reader.close()
+
+
 FULL_DISK = """
 import resource, signal, sys, json
 from runs_support import LAYERS, SPEC, make_frame

@@ -6,13 +6,13 @@ import json
 import logging
 import math
 import platform
-import queue
 import re
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,6 @@ HISTOGRAM_CONVENTIONS = {
     "grad_log_range": list(GRAD_LOG_RANGE),
 }
 
-_CLOSE = object()
 _INSERT = (
     f"INSERT INTO frames ({', '.join(schema.FRAME_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(schema.FRAME_COLUMNS))})"
@@ -83,9 +82,12 @@ class RunWriter:
 
     A background thread encodes and inserts the frames and commits at least every
     `commit_interval` seconds (and on close), so a reader following the file sees new frames
-    within that time and a killed process loses at most that much. While no frames come, the
-    thread still refreshes `updated_at` every `heartbeat` seconds, so followers can tell a
-    quiet writer from a dead one.
+    within that time and a killed process loses at most that much. It writes all the frames
+    queued since its last commit at once, waking once per commit rather than once per frame:
+    each wake-up, and the thread's work between two of the training thread's operations, slows
+    training (by about 1.4 ms per frame, a 24 ms step's 6%, when it woke for each). While no
+    frames come, the thread still refreshes `updated_at` every `heartbeat` seconds, so
+    followers can tell a quiet writer from a dead one.
 
     Queue policy: the queue holds `queue_size` frames. When it is full (the disk is slower than
     training), `write` drops the frame, counts it in `dropped` and returns False; training is
@@ -127,7 +129,13 @@ class RunWriter:
         )
         self._last_step: int | None = None
         self._closed = False
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        # NOTE: a deque, not a queue.Queue: appending wakes nothing, so the thread can sleep
+        # while frames gather (see _loop); append and popleft are atomic.
+        self._items: deque[tuple[str, Any]] = deque()
+        self._limit = queue_size
+        self._wake = threading.Event()  # the first item arrived, or close
+        self._stop = threading.Event()  # close
+        self._finished = True
 
         title = title if title is not None else (spec.title if spec is not None else "")
         self._conn = self._create(spec, title, device, torch_version, overwrite)
@@ -148,9 +156,7 @@ class RunWriter:
             if self.skipped == 1:
                 log.warning("run file %s: skipped frame at step %d", self.path, frame.step)
             return False
-        try:
-            self._queue.put_nowait(("frame", frame))
-        except queue.Full:
+        if not self._put(("frame", frame)):
             self.dropped += 1
             return False
         self._last_step = frame.step
@@ -174,12 +180,12 @@ class RunWriter:
         if self._closed:
             return
         self._closed = True
+        self._finished = finished
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
         if self._thread.is_alive():
-            try:
-                self._queue.put(("close", finished), timeout=timeout)
-            except queue.Full:
-                self.error = self.error or f"recording to {self.path} did not finish in time"
-            self._thread.join(timeout)
+            self.error = self.error or f"recording to {self.path} did not finish in time"
 
     def __enter__(self) -> RunWriter:
         return self
@@ -188,12 +194,11 @@ class RunWriter:
         self.close(finished=exc_type is None)
 
     def _put(self, item: tuple[str, Any]) -> bool:
-        if self.error is not None or self._closed:
+        if self.error is not None or self._closed or len(self._items) >= self._limit:
             return False
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            return False
+        self._items.append(item)
+        if len(self._items) == 1:  # the thread may be idle, waiting for the first item
+            self._wake.set()
         return True
 
     # -- creating the file ----------------------------------------------------------------
@@ -249,36 +254,40 @@ class RunWriter:
 
     def _loop(self) -> bool:
         conn = self._conn
-        frames = dirty = 0
         last_commit = time.monotonic()
-        conn.execute("BEGIN")
         while True:
-            # Commit at least every commit_interval while data comes, every heartbeat when idle.
-            due = last_commit + (self.commit_interval if dirty else self.heartbeat)
-            try:
-                kind, payload = self._queue.get(timeout=max(0.0, due - time.monotonic()))
-            except queue.Empty:
-                kind, payload = "tick", None
-
-            if kind == "close":
-                self._commit(conn)
-                return bool(payload)
-            if kind == "frame":
-                conn.execute(_INSERT, _row(payload))
-                frames += 1
-            elif kind == "finding":
-                conn.execute("INSERT INTO findings (step, kind, data) VALUES (?, ?, ?)", payload)
-            elif kind == "meta":
-                _set_meta(conn, *payload)
-            dirty += kind != "tick"
-
-            due = last_commit + (self.commit_interval if dirty else self.heartbeat)
-            if time.monotonic() >= due:
-                self._commit(conn)
-                self.written += frames
-                frames = dirty = 0
-                last_commit = time.monotonic()
+            # Idle: sleep until the first item or the heartbeat. Then let items gather until
+            # the commit is due, and write them all at once: the thread wakes twice a second
+            # while frames come, not once per frame.
+            self._wake.clear()
+            if not self._items and not self._stop.is_set():
+                self._wake.wait(max(0.0, last_commit + self.heartbeat - time.monotonic()))
+            if self._items:
+                self._stop.wait(max(0.0, last_commit + self.commit_interval - time.monotonic()))
+            items = [self._items.popleft() for _ in range(len(self._items))]
+            stop = self._stop.is_set()
+            if items or stop or time.monotonic() >= last_commit + self.heartbeat:
                 conn.execute("BEGIN")
+                self._apply(conn, items)
+                self._commit(conn)
+                self.written += sum(kind == "frame" for kind, _ in items)
+                last_commit = time.monotonic()
+            if stop and not self._items:
+                return self._finished
+
+    def _apply(self, conn: sqlite3.Connection, items: list[tuple[str, Any]]) -> None:
+        frames: list[tuple[Any, ...]] = []
+        for kind, payload in items:
+            if kind == "frame":
+                frames.append(_row(payload))
+                continue
+            conn.executemany(_INSERT, frames)
+            frames = []
+            if kind == "finding":
+                conn.execute("INSERT INTO findings (step, kind, data) VALUES (?, ?, ?)", payload)
+            else:
+                _set_meta(conn, *payload)
+        conn.executemany(_INSERT, frames)
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         if self._names is not None and self._layers is None:
@@ -313,9 +322,7 @@ class RunWriter:
         finally:
             conn.close()
             self._closed = True
-            # Unblock anyone still putting: the queue is no longer read.
-            while not self._queue.empty():
-                self._queue.get_nowait()
+            self._items.clear()  # no longer read
 
 
 def _row(frame: Frame) -> tuple[Any, ...]:
