@@ -2,12 +2,13 @@
 
     python -m benchmarks.bench_probe [--configs 20x256:tanh:sgd,...] [--reps 7] [--inner 50]
 
-The variants run on one torch thread, in one process, in turns (benchmarks.common.interleaved).
-bare, default, the PROBES and all train one network (the default variant's model and
-optimizer); floor and tensorboard, which add hooks of their own, train their own copy of it
-(same spec, same seed):
+The variants run on one torch thread, in one process, in turns (benchmarks.common
+.interleaved_calls), each step timed. bare, default, the PROBES and all train one network (the
+default variant's model and optimizer); floor and tensorboard, which add hooks of their own,
+train their own copy of it (same spec, same seed):
 
-- bare: forward, loss, backward, optimizer step, and nothing else (plain torch);
+- bare: forward, loss, backward, optimizer step, and nothing else (plain torch); "bare again"
+  is the same step in turns of its own, whose overhead over bare is the noise;
 - default: `Trainer.step()` at the shipped probe settings (`ProbeSpec()`), its validation pass
   (every `val_every` steps) timed on its own and added, amortised over `val_every` steps;
 - the PROBES below: `Trainer.step()` at other sampling settings, for comparison; "plain"
@@ -21,6 +22,14 @@ optimizer); floor and tensorboard, which add hooks of their own, train their own
   the weight gradient and the weight, and `add_scalar` of six statistics computed in torch.
   Timed in turns of its own with the bare step and "all" (its writer works in a thread of its
   own). Skipped when tensorboard is not importable.
+
+Two estimates of each overhead over the bare step, in CPU time:
+- steady (the figure reported): common.per_position over all of a variant's turns, against
+  the bare step's. Turns of one variant on this shared machine differ by 2 to 3 points, in
+  bursts that land in a few steps; the per-place medians leave those out and keep every cost
+  that comes at the same place in each turn, sampled steps and a turn's first steps included;
+- turns: the median over repetitions of a turn's mean step / the bare turn's in the same
+  repetition.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import interleaved, median, median_ratio
+from benchmarks.common import interleaved, interleaved_calls, median, median_ratio, per_position
 from tuigrad.engine.trainer import Trainer
 from tuigrad.spec import ProbeSpec, Spec
 
@@ -235,6 +244,8 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     shipped = Trainer(config.spec(default))
     variants = {
         "bare": bare_step(config, shipped),
+        # The same bare step again, in turns of its own: the noise to read the overheads by.
+        "bare again": bare_step(config, shipped),
         # NOTE: the default's validation comes once in val_every steps, in one turn of several,
         # and a median over turns would leave it out: it is timed on its own and added.
         "default": trainer_step(config, replace(default, val_every=0), shipped),
@@ -249,15 +260,24 @@ def measure(config: Config, reps: int, inner: int, tensorboard: bool | None = No
     for call in variants.values():  # warm up: allocator, first-call paths, histogram ranges
         for _ in range(3):
             call()
-    samples = interleaved(variants, reps, inner)
-    samples.setdefault("all", samples["default"])
-    bare, validation = samples["bare"], samples.pop("validation")
+    calls = interleaved_calls(variants, reps, inner)
+    calls.setdefault("all", calls["default"])
     val_every = default.val_every or math.inf
+    validation = [sum(turn) / len(turn) for turn in calls.pop("validation")]
+    # Two estimates of each variant's seconds per step: the mean of each turn (one sample per
+    # repetition, compared in pairs with the bare turn of the same repetition), and
+    # per_position over all its turns.
+    samples = {name: [sum(turn) / len(turn) for turn in turns] for name, turns in calls.items()}
+    steady = {name: per_position(turns) for name, turns in calls.items()}
     samples["default"] = [d + v / val_every for d, v in zip(samples["default"], validation, strict=True)]  # fmt: skip
+    steady["default"] += median(validation) / val_every
+    bare = samples["bare"]
     out = {"config": config.name, "reps": reps, "inner": inner}
     out["ms"] = {name: median(s) * 1e3 for name, s in samples.items()}
     out["validation_ms"] = median(validation) * 1e3
     out["overhead"] = {n: median_ratio(s, bare) - 1 for n, s in samples.items() if n != "bare"}
+    out["steady_ms"] = {name: seconds * 1e3 for name, seconds in steady.items()}
+    out["steady_overhead"] = {n: s / steady["bare"] - 1 for n, s in steady.items() if n != "bare"}
     if tensorboard:
         out.update(_tensorboard_turns(config, variants, reps, min(inner, 10)))
     return out
@@ -290,9 +310,9 @@ def _tensorboard_turns(config: Config, variants: dict, reps: int, inner: int) ->
 
 
 def describe(result: dict) -> str:
-    ms, over = result["ms"], result["overhead"]
+    ms, over, steady = result["ms"], result["overhead"], result["steady_overhead"]
     parts = [f"bare {ms['bare']:.2f} ms"]
-    parts += [f"{n} {ms[n]:.2f} ms ({over[n]:+.1%})" for n in over]
+    parts += [f"{n} {ms[n]:.2f} ms ({steady[n]:+.1%}; turns {over[n]:+.1%})" for n in over]
     if "tensorboard_vs_probe" in result:
         tb_ms, tb_over = result["tensorboard_ms"], result["tensorboard_overhead"]
         parts.append(f"tensorboard {tb_ms:.2f} ms ({tb_over:+.1%})")

@@ -19,6 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _turns(names: list[str], reps: int, seed: int):
+    """The variants' turns: every name once per repetition, in a fresh random order each."""
+    rng = random.Random(seed)
+    names = list(names)
+    for _ in range(reps):
+        rng.shuffle(names)
+        yield from names
+
+
 def interleaved(
     variants: dict[str, Callable[[], None]],
     reps: int,
@@ -32,18 +41,46 @@ def interleaved(
     order. The default clock is this process's CPU time (all threads): on a machine shared with
     other work it counts what the variant costs, not how long it waited for a core.
     """
-    rng = random.Random(seed)
-    names = list(variants)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for _ in range(reps):
-        rng.shuffle(names)
-        for name in names:
-            call = variants[name]
-            t = clock()
-            for _ in range(inner):
-                call()
-            samples[name].append((clock() - t) / inner)
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for name in _turns(list(variants), reps, seed):
+        call = variants[name]
+        t = clock()
+        for _ in range(inner):
+            call()
+        samples[name].append((clock() - t) / inner)
     return samples
+
+
+def interleaved_calls(
+    variants: dict[str, Callable[[], None]],
+    reps: int,
+    inner: int,
+    clock: Callable[[], float] = time.process_time,
+    seed: int = 0,
+) -> dict[str, list[list[float]]]:
+    """As `interleaved`, in the same turns, but the seconds of every call: samples[name][rep]
+    holds the `inner` calls of that repetition's turn, in order. For calls of milliseconds:
+    the clock is read around each."""
+    samples: dict[str, list[list[float]]] = {name: [] for name in variants}
+    for name in _turns(list(variants), reps, seed):
+        call, each = variants[name], []
+        for _ in range(inner):
+            t = clock()
+            call()
+            each.append(clock() - t)
+        samples[name].append(each)
+    return samples
+
+
+def per_position(turns: list[list[float]]) -> float:
+    """Seconds per call from the calls of several turns of one variant: for each place in a
+    turn, the median over the turns; then the mean over the places.
+
+    A burst of load on the machine lands in a few calls of one turn, which the medians leave
+    out; a cost that comes at the same place in every turn (a sampled step, the first call of
+    a turn) stays in.
+    """
+    return statistics.fmean(statistics.median(calls) for calls in zip(*turns, strict=True))
 
 
 def median_ratio(num: list[float], den: list[float]) -> float:

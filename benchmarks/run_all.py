@@ -75,7 +75,8 @@ def probe(report: Report, quick: bool) -> None:
     tb = bench_probe.has_tensorboard()
     others = bench_probe.PROBES
     heads = ["net", "bare ms", "default", *(label for _, label in others.values()), "all"]
-    heads += ["floor", "tensorboard", "TB extra / probe extra"]
+    heads += ["floor", "bare again", "default (turns)", "all (turns)", "bare again (turns)"]
+    heads += ["tensorboard", "TB extra / probe extra"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     main = []
     for config in configs:
@@ -85,20 +86,27 @@ def probe(report: Report, quick: bool) -> None:
         # The 8 x 1024 turns hold 10 (one sampled step; histograms in one turn of five).
         n = inner if quick else (10 if config.width >= 1024 else 50)
         r = bench_probe.measure(config, reps if quick or main_net else 5, n, tb)
-        o = r["overhead"]
+        o, turns = r["steady_overhead"], r["overhead"]
         tb_cells = (
             (_pct(r["tensorboard_overhead"]), f"{r['tensorboard_vs_probe']:.1f}x")
             if tb
             else ("-", "-")
         )
         cells = [r["config"], f"{r['ms']['bare']:.2f}"]
-        cells += [_pct(o[name]) for name in ("default", *others, "all", "floor")]
+        cells += [_pct(o[name]) for name in ("default", *others, "all", "floor", "bare again")]
+        cells += [_pct(turns[name]) for name in ("default", "all", "bare again")]
         lines.append("| " + " | ".join([*cells, *tb_cells]) + " |")
         if quick or main_net:
             main.append(r)
 
-    def worst(key: str) -> float:
-        return max(r["overhead"][key] for r in main)
+    def worst(key: str, estimate: str = "steady_overhead") -> float:
+        return max(r[estimate][key] for r in main)
+
+    def noise() -> str:
+        turns = [r["overhead"]["bare again"] for r in main]
+        steady = [r["steady_overhead"]["bare again"] for r in main]
+        return (f"bare again / bare {_pct(min(steady))} to {_pct(max(steady))} "
+                f"({_pct(min(turns))} to {_pct(max(turns))} by turns)")  # fmt: skip
 
     names = "20 x 256, batch 256, tanh/relu x sgd/adam" if not quick else main[0]["config"]
     default = bench_probe.ProbeSpec()
@@ -109,11 +117,13 @@ def probe(report: Report, quick: bool) -> None:
         Row(f"probe overhead at the shipped default ({shipped}), {names}", "<= 5%",
             f"worst {_pct(worst('default'))}", worst("default") <= 0.05,
             "the shipped default measures everything every step, so this is the 'all' figure"
-            if (default.every, default.hist_every or default.every) == (1, 1) else ""),
+            if (default.every, default.hist_every or default.every) == (1, 1) else
+            f"per-place medians; by turns worst {_pct(worst('default', 'overhead'))}; {noise()}"),
         *(Row(f"probe overhead, {label} (for comparison), {names}", "-",
               f"worst {_pct(worst(name))}", None) for name, (_, label) in others.items()),
         Row(f"probe overhead, every statistic and histogram every step, {names}", "<= 25%",
-            f"worst {_pct(worst('all'))}", worst("all") <= 0.25),
+            f"worst {_pct(worst('all'))}", worst("all") <= 0.25,
+            f"per-place medians; by turns worst {_pct(worst('all', 'overhead'))}"),
         Row(f"floor: one extra read of every activation and gradient, {names}", "reported",
             f"worst {_pct(worst('floor'))}", None),
     )  # fmt: skip
@@ -130,8 +140,14 @@ def probe(report: Report, quick: bool) -> None:
         "### Probe overhead, all configurations\n\n"
         f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
         "(the other nets) interleaved repetitions, each of 50 steps of every variant in turn "
-        "(10 on the 8 x 1024 nets, whose turns see the histogram step once in five); overheads "
-        "are medians of the per-repetition ratios to the bare step. "
+        "(10 on the 8 x 1024 nets, whose turns see the histogram step once in five), every step "
+        "timed. The overheads (the first columns) are per-place medians: for each step's place "
+        "in a turn the median over the repetitions, their mean, against the bare step's "
+        "(`benchmarks.common.per_position`); bursts of load on this shared machine land in a few "
+        "steps of one turn and drop out, while a cost at the same place in every turn (the "
+        "sampled steps, a turn's first steps) stays in. The columns marked (turns) are medians of "
+        "the per-repetition ratios of a turn's mean to the bare turn's; bare again is the bare "
+        "step in turns of its own, the noise of each estimate. "
         f"default = `ProbeSpec()` as shipped ({shipped}; its validation pass timed on its own "
         "and added, amortised, as a median over turns would leave out a pass that comes once "
         "in several turns); "

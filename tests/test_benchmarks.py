@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 import pytest
 
 from benchmarks import bench_app, bench_probe, run_all
+from benchmarks.common import interleaved, interleaved_calls, per_position
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +73,28 @@ def test_floor_and_bare_steps_train() -> None:
     samples = bench_probe.measure(config, reps=1, inner=1, tensorboard=False)
     assert set(samples["overhead"]) >= {"default", *bench_probe.PROBES, "floor", "all"}
     assert all(ms > 0 for ms in samples["ms"].values())
+
+
+def test_per_place_medians_leave_out_a_burst_and_keep_a_cost_at_one_place() -> None:
+    turns = [[1.0, 1.0, 3.0, 1.0] for _ in range(5)]  # the third step of each turn is sampled
+    turns[1][0] = turns[2][1] = turns[3][3] = 50.0  # bursts of load, each in one turn
+    assert per_position(turns) == pytest.approx(1.5)
+    assert statistics.median(sum(t) / len(t) for t in turns) > 1.5
+
+
+def test_every_call_is_timed_in_the_same_turns() -> None:
+    order: list[str] = []
+    variants = {name: (lambda n=name: order.append(n)) for name in ("a", "b", "c")}
+    clock = iter(range(10_000)).__next__
+    calls = interleaved_calls(variants, reps=4, inner=3, clock=clock)
+    assert {name: [len(turn) for turn in turns] for name, turns in calls.items()} == {
+        name: [3] * 4 for name in variants
+    }
+    assert all(s == 1 for turns in calls.values() for turn in turns for s in turn)
+    by_turns = order.copy()
+    order.clear()
+    interleaved(variants, reps=4, inner=3, clock=clock)
+    assert order == by_turns
 
 
 def test_changed_spans_find_the_runs_that_differ() -> None:
