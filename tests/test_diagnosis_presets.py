@@ -23,12 +23,18 @@ BROKEN = {
     "bad-init": ("vanishing", "collapse", "no_progress"),
     "dead-relu": ("dead_units", "no_progress"),
 }
-HEALTHY = sorted(set(HORIZON) - set(BROKEN))
+# Cured of the symptom, not of its cause: clipping keeps exploding-clipped finite and training,
+# but its init is still too large. Through depth its gradients grow about 1.25x a layer, and
+# as the loss falls the ratio wanders around the 100x warning limit (30x to 180x over the last
+# 100 steps, by CPU kernel), so the depth finding may stand at the end, never anything else.
+TAMED = {"exploding-clipped": {"exploding"}}
+HEALTHY = sorted(set(HORIZON) - set(BROKEN) - set(TAMED))
 
 
 def test_every_preset_is_either_broken_or_healthy():
     assert set(BROKEN) <= set(HORIZON)
-    assert "default" in HEALTHY and "exploding-clipped" in HEALTHY and "optim-sgd" in HEALTHY
+    assert "default" in HEALTHY and "optim-sgd" in HEALTHY
+    assert set(TAMED) <= set(HORIZON) and not set(TAMED) & (set(BROKEN) | set(HEALTHY))
 
 
 @pytest.mark.slow
@@ -59,8 +65,6 @@ STARTS_BROKEN = {
     # The negative bias of dead-relu: the units start silent, then recover.
     "dead-relu-leaky": {"vanishing", "collapse"},
     "dead-relu-gelu": {"vanishing"},
-    # The too-large init of exploding: clipping caps the steps, the init is still too large.
-    "exploding-clipped": {"exploding"},
     # Xavier halves the variance at each ReLU layer (the relu-xavier lesson) until trained.
     "sigmoid-deep-relu": {"collapse"},
 }
@@ -77,3 +81,21 @@ def test_healthy_preset_never_raises_a_warning_on_the_way(preset_runs, name):
         seen |= {f.kind for f in diagnoser.findings if f.is_warning}
     assert seen == STARTS_BROKEN.get(name, set())
     assert not {f.kind for f in diagnoser.findings if f.is_warning}  # and all of it cleared
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TAMED))
+def test_tamed_preset_keeps_only_the_cause_it_does_not_cure(preset_runs, name):
+    run = preset_runs(name)
+    diagnoser = Diagnoser(run.layers, run.spec, every=1)
+    first: dict[str, int] = {}
+    for frame in run.frames:
+        diagnoser.push([frame])
+        for f in diagnoser.findings:
+            if f.is_warning:
+                first.setdefault(f.kind, frame.step)
+    assert set(first) == TAMED[name]  # nothing else on the way: no non-finite, no growth in time
+    assert max(first.values()) < 50  # the cause shows from the start
+    for finding in run.warnings():
+        assert finding.layers and "larger than the last hidden layers" in finding.message
+        assert finding.fix == {"model.init": "kaiming_normal"}
