@@ -33,6 +33,7 @@ class Row:
     ok: bool | None  # None: no target, reported only
     note: str = ""
     key: str = ""  # the figure (FIGURES key, or "memory") that measured it
+    machine: str = ""  # the CPU it was measured on (machine()["cpu"])
 
 
 @dataclass
@@ -41,10 +42,13 @@ class Report:
     details: list[str] = field(default_factory=list)  # Markdown paragraphs under the table
 
     key: str = ""  # the figure being measured; its rows are tagged with it
+    machine: str = ""  # the CPU measuring now; its rows are tagged with it
+    machines: dict[str, dict] = field(default_factory=dict)  # CPU -> machine(), every row's
 
     def add(self, *rows: Row) -> None:
         for row in rows:
             row.key = row.key or self.key
+            row.machine = row.machine or self.machine
         self.rows.extend(rows)
 
 
@@ -309,6 +313,9 @@ def write(
     stamp: str | None = None,
 ) -> None:
     stamp = stamp or f"Commit {git_commit()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    machines = {**report.machines, info["cpu"]: info}
+    used = [m for m in machines if any(r.machine == m for r in report.rows)] or [info["cpu"]]
+    several = len(used) > 1
     lines = ["# Benchmark results", ""]
     lines += [
         "Written by the benchmark runner; do not edit by hand. Command:",
@@ -317,22 +324,33 @@ def write(
         "",
         f"{stamp}, {seconds / 60:.1f} minutes.",
         "",
-        "## Machine",
+        "## Machines" if several else "## Machine",
         "",
     ]
-    lines += [f"- {key}: {value}" for key, value in info.items()]
+    if several:
+        lines += [
+            "The figures come from runs on more than one machine; the table's last column says "
+            "which. Figures from different machines are not comparable with each other.",
+            "",
+        ]
+    for cpu in used:
+        if several:
+            lines += [f"### {cpu}", ""]
+        lines += [f"- {key}: {value}" for key, value in machines[cpu].items()]
+        lines.append("")
     lines += [
-        "",
         "No GPU here: the CUDA figures are not measured. The machine is shared with other work; "
         "each ratio is measured in one process, its variants in turns, and reported as a median.",
         "",
         "## Figures",
         "",
-        "| figure | target | measured | met | note |",
-        "|---|---|---|---|---|",
+        "| figure | target | measured | met | note |" + (" machine |" if several else ""),
+        "|---|---|---|---|---|" + ("---|" if several else ""),
     ]
     for r in report.rows:
-        lines.append(f"| {r.figure} | {r.target} | {r.measured} | {_verdict(r.ok)} | {r.note} |")
+        cells = [r.figure, r.target, r.measured, _verdict(r.ok), r.note]
+        cells += [r.machine] if several else []
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for detail in report.details:
         lines += [detail, ""]
@@ -342,14 +360,22 @@ def write(
     # The measurements as data, so the file can be written again with new notes (--rewrite).
     raw = {"rows": [vars(r) for r in report.rows], "details": report.details}
     raw.update(command=command, info=info, seconds=seconds, stamp=stamp)
+    raw["machines"] = {cpu: machines[cpu] for cpu in used}
     path.with_suffix(".json").write_text(json.dumps(raw, indent=1))
+
+
+def _loaded(raw: dict) -> Report:
+    """The report a results file's .json twin holds; rows written before rows named their
+    machine were measured on the one the file names."""
+    cpu = raw["info"]["cpu"]
+    rows = [Row(**{"machine": cpu, **r}) for r in raw["rows"]]
+    return Report(rows, raw["details"], machines=raw.get("machines", {cpu: raw["info"]}))
 
 
 def rewrite(path: Path) -> None:
     """Write `path` again from its .json twin: same figures, the current notes."""
     raw = json.loads(path.with_suffix(".json").read_text())
-    report = Report([Row(**r) for r in raw["rows"]], raw["details"])
-    write(report, path, raw["command"], raw["info"], raw["seconds"], raw["stamp"])
+    write(_loaded(raw), path, raw["command"], raw["info"], raw["seconds"], raw["stamp"])
 
 
 def _merged(
@@ -357,18 +383,19 @@ def _merged(
 ) -> tuple[Report, str, float]:
     """The figures of `path` with those in `only` replaced by the new measurements."""
     raw = json.loads(path.with_suffix(".json").read_text())
+    before = _loaded(raw)
     new = {row.key: [] for row in report.rows}
     for row in report.rows:
         new[row.key].append(row)
     rows, done = [], set()
-    for old in (Row(**r) for r in raw["rows"]):
+    for old in before.rows:
         if old.key not in only:
             rows.append(old)
         elif old.key not in done:
             rows += new.get(old.key, [])
             done.add(old.key)
     details = raw["details"] if "probe" not in only else report.details
-    merged = Report(rows, details)
+    merged = Report(rows, details, machines={**before.machines, **report.machines})
     return merged, f"{raw['command']}, then {command}", raw["seconds"] + seconds
 
 
@@ -394,7 +421,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     started = time.monotonic()
     info = machine()
-    report = Report()
+    report = Report(machine=info["cpu"], machines={info["cpu"]: info})
     # NOTE: measuring, the memory run comes last and alone: beside the probe figures it shared
     # the caches and memory bandwidth with them and made the probe look up to half again
     # dearer. A quick run times nothing, so there it runs beside the others.

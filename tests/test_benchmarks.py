@@ -111,6 +111,35 @@ def test_changed_spans_find_the_runs_that_differ() -> None:
     assert changed_spans(old, old[:4] + (("+0.12", "muted"),)) is None
 
 
+def test_update_names_the_machine_of_each_figure(results_file: Path) -> None:
+    # Figures carried over from a run on another machine keep its name, and both are described.
+    before = json.loads(results_file.with_suffix(".json").read_text())
+    here = before["info"]["cpu"]
+    for row in before["rows"]:
+        del row["machine"]  # as files written before rows named their machine
+    before.pop("machines")
+    before["info"] = {**before["info"], "cpu": "Other CPU", "load average at start (1, 5, 15 min)": "9"}
+    copy = results_file.with_name("MOVED.md")
+    copy.with_suffix(".json").write_text(json.dumps(before))
+    run_all.main(["--quick", "--only", "cli", "--update", "--out", str(copy)])
+
+    after = json.loads(copy.with_suffix(".json").read_text())
+    assert {r["machine"] for r in after["rows"] if r["key"] == "cli"} == {here}
+    assert {r["machine"] for r in after["rows"] if r["key"] != "cli"} == {"Other CPU"}
+    assert set(after["machines"]) == {here, "Other CPU"}
+    text = copy.read_text()
+    assert "## Machines" in text and "### Other CPU" in text and f"### {here}" in text
+    assert "- load average at start (1, 5, 15 min): 9" in text
+    cli_row = next(line for line in text.splitlines() if "`tuigrad --help`" in line)
+    assert cli_row.rstrip(" |").endswith(here)
+
+    # Measured again here, every figure is this machine's, and the file says so once.
+    run_all.main(["--quick", "--update", "--out", str(copy)])
+    again = json.loads(copy.with_suffix(".json").read_text())
+    assert {r["machine"] for r in again["rows"]} == {here} and set(again["machines"]) == {here}
+    assert "## Machine\n" in copy.read_text()
+
+
 def test_update_measures_again_only_the_figures_named(results_file: Path) -> None:
     before = json.loads(results_file.with_suffix(".json").read_text())
     copy = results_file.with_name("UPDATED.md")
