@@ -142,7 +142,8 @@ def probe(report: Report, quick: bool) -> None:
                        "tensorboard is not installed (`pip install tensorboard`)"))  # fmt: skip
     report.details.append(
         "### Probe overhead, all configurations\n\n"
-        f"CPU time per step of this process, one torch thread, medians of {reps} (20 x 256) or 5 "
+        "CPU time per step of this process, one torch thread, subnormal floats flushed to zero "
+        f"(see bench_probe.measure), medians of {reps} (20 x 256) or 5 "
         "(the other nets) interleaved repetitions, each of 50 steps of every variant in turn "
         "(10 on the 8 x 1024 nets, whose turns see the histogram step once in five), every step "
         "timed. The overheads (the first columns) are per-place medians: for each step's place "

@@ -118,7 +118,11 @@ def test_update_names_the_machine_of_each_figure(results_file: Path) -> None:
     for row in before["rows"]:
         del row["machine"]  # as files written before rows named their machine
     before.pop("machines")
-    before["info"] = {**before["info"], "cpu": "Other CPU", "load average at start (1, 5, 15 min)": "9"}
+    before["info"] = {
+        **before["info"],
+        "cpu": "Other CPU",
+        "load average at start (1, 5, 15 min)": "9",
+    }
     copy = results_file.with_name("MOVED.md")
     copy.with_suffix(".json").write_text(json.dumps(before))
     run_all.main(["--quick", "--only", "cli", "--update", "--out", str(copy)])
