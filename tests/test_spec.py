@@ -127,3 +127,20 @@ def test_diff_lists_changed_keys():
     a = Spec()
     b = a.with_values({"optimizer.lr": 0.5, "model.2.width": 9})
     assert specs.diff(a, b) == [("optimizer.lr", 0.01, 0.5), ("model.2.width", None, 9)]
+
+
+def test_resolved_layers_are_worked_out_once_per_model():
+    # The diagnosis asks for one layer's spec at a time, for every layer of every rule.
+    spec = Spec().with_values({"model.depth": 50, "model.3.activation": "relu"})
+    layers = spec.model.resolved()
+    assert spec.model.resolved() is layers
+    assert [layer.activation for layer in layers[:4]] == ["tanh", "tanh", "relu", "tanh"]
+
+    changed = spec.with_values({"model.activation": "gelu"})
+    assert [layer.activation for layer in changed.model.resolved()[:4]] == [
+        "gelu",
+        "gelu",
+        "relu",
+        "gelu",
+    ]
+    assert changed.model != spec.model and spec.model.resolved() is layers
