@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     started = time.monotonic()
     info = machine()
-    report = Report(machine=info["cpu"], machines={info["cpu"]: info})
+    report = Report(machine=info["cpu"])
     # NOTE: measuring, the memory run comes last and alone: beside the probe figures it shared
     # the caches and memory bandwidth with them and made the probe look up to half again
     # dearer. A quick run times nothing, so there it runs beside the others.
