@@ -6,7 +6,11 @@
 
 frame-time runs the app headless over scripted frames and measures, per new frame, the CPU time
 of the poll (history update, lines rebuilt for the visible rows), of the event-loop work and
-paint that follow until the app is idle, and of a full repaint of the screen (as on a resize).
+paint that follow until the app is idle, with the update turned into the escape sequences a
+terminal would be sent (a headless app skips that), and of a full repaint of the screen (as on
+a resize). Waiting for the app to be idle costs the test harness time of its own (a callback to
+every widget): that wait is timed again right after, with nothing new to draw, and its median
+is taken off the paint.
 bytes runs the app in a child process under a pseudo-terminal of the given size, with a scripted
 source releasing frames faster than the redraw rate, and counts what it writes after start-up
 (to FILE with --dump). Colours are 24-bit unless --colors 256, or COLORTERM is set to something
@@ -35,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from textual._compositor import CompositorUpdate  # noqa: E402
+
 from tests.ui_frames import frames_for, scripted  # noqa: E402
 from tuigrad.sources.scripted import ScriptedSource, spec_layers  # noqa: E402
 from tuigrad.spec import Spec  # noqa: E402
@@ -53,19 +59,23 @@ def frame_time(args: argparse.Namespace) -> None:
             f"{name:26s} median {median:6.2f} ms   p90 {p90:6.2f} ms"
             f"   ({args.layers} layers, {args.size[0]}x{args.size[1]}, {count} frames)"
         )
+    print(f"escape sequences per update: median {results['update_bytes']:,.0f} bytes")
 
 
 def measure_frame_time(layers: int, size: tuple[int, int], count: int) -> dict:
-    """CPU ms per new frame (median, p90, frames) of the poll, the paint, both, a full repaint."""
+    """CPU ms per new frame (median, p90, frames) of the poll, the paint, both, a full repaint,
+    and of the harness's own wait, which the paint is given without."""
     from tuigrad.ui import TuigradApp
 
     spec = _spec(layers)
     frames = frames_for(spec_layers(spec), count + 20)
     source = scripted(spec, steps=20)
     app = TuigradApp(source, fps=1.0)  # the timer stays out of the way; we poll by hand
+    sizes: list[int] = []
+    _encode_updates(app, sizes)
 
-    async def run() -> tuple[list[float], list[float]]:
-        polls, paints, fulls = [], [], []
+    async def run() -> tuple[list[float], ...]:
+        polls, paints, fulls, waits = [], [], [], []
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             for frame in frames[20:]:
@@ -78,23 +88,42 @@ def measure_frame_time(layers: int, size: tuple[int, int], count: int) -> dict:
                 t2 = time.process_time()
                 app.screen._compositor.render_update(full=True)
                 t3 = time.process_time()
+                await pilot.pause()  # nothing to draw: the harness's wait alone
+                t4 = time.process_time()
                 polls.append(t1 - t0)
                 paints.append(t2 - t1)
                 fulls.append(t3 - t2)
-        return polls, paints, fulls
+                waits.append(t4 - t3)
+        return polls, paints, fulls, waits
 
-    polls, paints, fulls = asyncio.run(run())
+    polls, paints, fulls, waits = asyncio.run(run())
+    wait = statistics.median(waits)
+    paints = [p - wait for p in paints]
     results = (
         ("poll: read, rebuild lines", polls),
         ("paint the changed lines", paints),
         ("both together", [a + b for a, b in zip(polls, paints, strict=True)]),
         ("full repaint (resize)", fulls),
+        ("harness wait (taken off)", waits),
     )
     out = {}
     for name, values in results:
         ms = sorted(v * 1000 for v in values)
         out[name] = (statistics.median(ms), ms[int(0.9 * len(ms))], len(ms))
-    return {"layers": layers, "size": size, "ms": out}
+    return {"layers": layers, "size": size, "ms": out, "update_bytes": statistics.median(sizes)}
+
+
+def _encode_updates(app: object, sizes: list[int]) -> None:
+    """Make the headless `app` turn each screen update into escape sequences, as it would for
+    a terminal; their sizes in bytes go to `sizes`."""
+    display = app._display
+
+    def encoded(screen: object, update: object) -> None:
+        if isinstance(update, CompositorUpdate):
+            sizes.append(len(update.render_segments(app.console).encode()))
+        display(screen, update)
+
+    app._display = encoded
 
 
 def child(args: argparse.Namespace) -> None:

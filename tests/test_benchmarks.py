@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_app, bench_probe, run_all
+from benchmarks import bench_app, bench_probe, bench_ui, run_all
 from benchmarks.common import interleaved, interleaved_calls, per_position
 
 
@@ -35,6 +35,7 @@ def test_every_figure_has_a_row(results: str) -> None:
         "bytes/s to the terminal",
         "the same in a 256-colour terminal",
         "dashboard render time per frame",
+        "the same frames drawn back to back, headless",
         "run file: bytes per layer per frame",
         "run file: write cost per frame",
         "run file: seek in",
@@ -156,3 +157,11 @@ def test_update_measures_again_only_the_figures_named(results_file: Path) -> Non
     assert after["command"].endswith(
         "then python -m benchmarks --quick --only cli --update --out " + str(copy)
     )
+
+
+def test_frame_time_pays_for_the_escape_sequences_and_not_for_the_harness() -> None:
+    r = bench_ui.measure_frame_time(3, (80, 24), 3)
+    # Each new frame's update reaches the terminal's encoding: cursor moves and colours.
+    assert r["update_bytes"] > 100
+    assert set(r["ms"]) >= {"paint the changed lines", "harness wait (taken off)"}
+    assert r["ms"]["harness wait (taken off)"][0] > 0

@@ -44,7 +44,9 @@ def test_bad_run_files_are_one_line_errors(files, capsys, argv, message):
 def test_missing_or_malformed_arguments_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
-    assert exit_.value.code == 2 and "usage: tuigrad" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(f"tuigrad {argv[0]}: error: ")
+    assert len(err.strip().splitlines()) == 1 and f"`tuigrad {argv[0]} --help`" in err
 
 
 def test_help_lists_replay_and_compare():

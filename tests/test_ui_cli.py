@@ -70,3 +70,19 @@ def test_steps_then_screenshot_writes_the_dashboard(tmp_path, monkeypatch, capsy
     assert source.calls[0] == ("run_steps", 20) and source.closed
     step = int(capsys.readouterr().out.split("at step ")[1])
     assert step == 20  # the scripted run shows its step 0 before it is asked to run
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["--preset", "exploding-clipped"], "`tuigrad exploding-clipped`"),
+        (["train", "--spec", "my.toml"], "`tuigrad my.toml`"),
+        (["open", "--colour"], "`tuigrad --help` lists the options"),
+    ],
+)
+def test_a_usage_error_is_one_line_that_says_what_to_type(capsys, argv, hint):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("tuigrad: error: unrecognized arguments: ")
+    assert len(err.strip().splitlines()) == 1 and hint in err

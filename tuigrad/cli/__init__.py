@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from tuigrad import __version__
 from tuigrad.errors import TuigradError
@@ -19,13 +20,29 @@ COMMANDS = ("open", "train", "presets", "inspect", "export", "replay", "compare"
 TOP_LEVEL_FLAGS = ("-h", "--help", "--version")
 
 
+# Options people reach for that tuigrad spells otherwise, and how.
+SPELLED_OTHERWISE = {
+    "--preset": "a preset is named on its own, e.g. `tuigrad exploding-clipped`",
+    "--spec": "a spec file is named on its own, e.g. `tuigrad my.toml`",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line that say where the options are listed."""
+
+    def error(self, message: str) -> NoReturn:
+        hints = [hint for flag, hint in SPELLED_OTHERWISE.items() if flag in message.split()]
+        help_hint = f"`{self.prog} --help` lists the options"
+        self.exit(2, f"{self.prog}: error: {message}; {hints[0] if hints else help_hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tuigrad",
         description="Watch the health of a deep network's gradients while it trains.",
     )
     parser.add_argument("--version", action="version", version=f"tuigrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"tuigrad.cli.{name}_cmd").add_parser(sub)
     return parser
