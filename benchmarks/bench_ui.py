@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import pty
 import resource
@@ -39,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rich.console import Console  # noqa: E402
 from textual._compositor import CompositorUpdate  # noqa: E402
 
 from tests.ui_frames import frames_for, scripted  # noqa: E402
@@ -115,12 +117,13 @@ def measure_frame_time(layers: int, size: tuple[int, int], count: int) -> dict:
 
 def _encode_updates(app: object, sizes: list[int]) -> None:
     """Make the headless `app` turn each screen update into escape sequences, as it would for
-    a terminal; their sizes in bytes go to `sizes`."""
+    a truecolor terminal (its own console has 16 colours); their sizes in bytes go to `sizes`."""
     display = app._display
+    console = Console(color_system="truecolor", force_terminal=True, file=io.StringIO())
 
     def encoded(screen: object, update: object) -> None:
         if isinstance(update, CompositorUpdate):
-            sizes.append(len(update.render_segments(app.console).encode()))
+            sizes.append(len(update.render_segments(console).encode()))
         display(screen, update)
 
     app._display = encoded
