@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor, nn
 
-from tuigrad.engine import registry, stats
+from tuigrad.engine import registry
 from tuigrad.engine.layout import head_spec
+from tuigrad.engine.pass_table import PassTable
 from tuigrad.spec import LayerSpec, Spec
 
 
@@ -48,21 +49,7 @@ class Measuring:
 
     on: bool = False
     rows: int = 0  # the first `rows` rows of the batch (0: all of them)
-    bins: int = 0  # the activation histogram's bins (0: none)
-
-
-@dataclass
-class Measured:
-    """What a measuring block took as it ran (None: that pass did not reach it)."""
-
-    forward: Tensor | None = None  # (6,) stats.forward_scalars of its output
-    backward: Tensor | None = None  # (2,) stats.backward_scalars of the output's gradient
-    act_hist: Tensor | None = None  # (2 + bins,) its output's histogram
-    rows: int = 0  # rows of the batch measured
-
-    def clear(self) -> None:
-        self.forward = self.backward = self.act_hist = None
-        self.rows = 0
+    table: PassTable | None = None  # where the blocks' statistics go
 
 
 class Block(nn.Module):
@@ -82,7 +69,7 @@ class Block(nn.Module):
         self.linear = nn.utils.skip_init(nn.Linear, width_in, layer.width)
         registry.init_linear(self.linear, layer, gen)
         self.measuring = Measuring()  # replaced by the net's own, shared by its blocks
-        self.measured = Measured()
+        self.index = 0  # the block's row in the net's measurements
         if is_head:
             self.norm, self.act, self.drop, self.proj = None, nn.Identity(), None, None
             self.residual = False
@@ -121,17 +108,11 @@ class Block(nn.Module):
         return t[:rows] if rows and rows < len(t) else t
 
     def _measure_forward(self, z: Tensor, a: Tensor) -> None:
-        act = self._first_rows(a.detach())
-        m = self.measured
-        m.rows = len(act)
-        preact = self._first_rows(z.detach())
-        bins = self.measuring.bins
-        m.forward, m.act_hist = stats.forward_statistics(act, preact, self.activation, bins)
+        self.measuring.table.take_forward(self.index, self._first_rows(a), self._first_rows(z))
 
     def _measure_backward(self, grad: Tensor) -> None:
         # dLoss/d(act), as backward reaches it; it is left as it is and not kept.
-        out_grad = self._first_rows(grad.detach())
-        self.measured.backward = stats.backward_scalars(out_grad, out_grad)
+        self.measuring.table.take_backward(self.index, self._first_rows(grad))
 
 
 class Net(nn.Module):
@@ -147,8 +128,8 @@ class Net(nn.Module):
         blocks.append(Block(width_in, head_spec(spec), gen, is_head=True))
         self.blocks = nn.ModuleList(blocks)
         self.measuring = Measuring()
-        for block in blocks:
-            block.measuring = self.measuring
+        for i, block in enumerate(blocks):
+            block.measuring, block.index = self.measuring, i
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.blocks:
@@ -156,10 +137,10 @@ class Net(nn.Module):
         return x
 
     def set_measuring(self, on: bool, rows: int = 0, bins: int = 0) -> None:
-        """Measure the next passes (the first `rows` rows; activation histograms of `bins`)."""
+        """Measure the next passes (the first `rows` rows; activation histograms of `bins`)
+        into a new `measuring.table`."""
         m = self.measuring
         if not on and not m.on:
             return  # a plain step pays nothing here
-        m.on, m.rows, m.bins = on, rows, bins
-        for block in self.blocks:
-            block.measured.clear()
+        m.on, m.rows = on, rows
+        m.table = PassTable([b.activation for b in self.blocks], bins) if on else None

@@ -139,6 +139,12 @@ void tg_moments(const float *const *xs, const int64_t *ns, int64_t count, double
     }
 }
 
+/* The same of one tensor. */
+void tg_moments_one(const float *x, int64_t n, double *out)
+{
+    tg_moments(&x, &n, 1, out);
+}
+
 /* The same of each difference a[i] - b[i] (taken in float32, as torch does). */
 void tg_diff_moments(const float *const *as, const float *const *bs, const int64_t *ns,
                      int64_t count, double *out)

@@ -339,25 +339,20 @@ class Trainer:
     ) -> Frame:
         """The frame of a measured step: the blocks took their forward and backward statistics
         as they ran, and `weights` holds the weights' (the update is taken here)."""
-        blocks, ref = self.model.blocks, loss
-        missing = torch.full((6,), math.nan, device=self.device)  # a pass that did not run
-        forward = [m.forward if m.forward is not None else missing
-                   for m in (b.measured for b in blocks)]  # fmt: skip
-        backward = [m.backward if m.backward is not None else missing[:2]
-                    for m in (b.measured for b in blocks)]  # fmt: skip
+        blocks, ref, measured = self.model.blocks, loss, self.model.measuring.table
         if weights.before is not None:  # before - after: the update's negative, same std
             after = [b.linear.weight for b in blocks]
             u_table = stats.each_diff_std_norm(weights.before, after, ref)
         else:
             u_table = stats.each_std_norm([None] * len(blocks), ref)
         table = stats.weight_table(weights.table, weights.grads, u_table)
-        rows = [torch.cat([torch.stack(forward), torch.stack(backward), table], dim=1).double()]
+        forward, backward = measured.forward(ref), measured.backward(ref)
+        rows = [torch.cat([forward, backward, table], dim=1).double()]
         if bins:
-            act = [b.measured.act_hist if b.measured.act_hist is not None
-                   else stats.empty_histogram(bins, ref) for b in blocks]  # fmt: skip
-            hists = torch.cat([torch.stack(act).unsqueeze(1), weights.hists], dim=1)
+            hists = torch.cat([measured.act_hists(ref).unsqueeze(1), weights.hists], dim=1)
             rows.append(hists.reshape(len(blocks), -1))
-        act_rows = blocks[0].measured.rows
+        act_rows = self.spec.probe.act_rows
+        act_rows = act_rows if 0 < act_rows < len(out) else len(out)
 
         nan = torch.tensor(math.nan, device=self.device)
         val_loss, val_acc = val if val is not None else (nan, nan)

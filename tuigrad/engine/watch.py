@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from tuigrad.engine import stats, watch_dist
+from tuigrad.engine.pass_table import PassTable
 from tuigrad.engine.watch_layers import Watched, WatchError, check_args, select_modules
 from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS, Frame, Hist, LayerInfo, LayerStats
 from tuigrad.runs.writer import RunWriter, default_path
@@ -48,10 +49,8 @@ _ENGINE = torch.autograd.Variable._execution_engine
 class _Capture:
     """What one sampled step has measured so far, all on the device."""
 
+    table: PassTable  # each layer's output and dLoss/d(output) (scaled), as they were seen
     bins: int = 0  # the histograms' bins on this step (0: none)
-    forward: dict[int, Tensor] = field(default_factory=dict)  # layer -> (6,) forward_scalars
-    act_hists: dict[int, Tensor] = field(default_factory=dict)  # layer -> (2 + bins,)
-    backward: dict[int, Tensor] = field(default_factory=dict)  # layer -> (2,), scaled
     # Under torch.distributed, this rank's outputs and their gradients, as (rows, units):
     # their statistics are combined across ranks at the step's end.
     acts: dict[int, Tensor] = field(default_factory=dict)
@@ -257,7 +256,8 @@ class Watcher:
 
     def _arm(self) -> None:
         """Hooks for one sampled step: forward hooks, and gradient-ready hooks that end backward."""
-        self._capture = _Capture(bins=self.bins if self._hist_due() else 0)
+        bins = self.bins if self._hist_due() else 0
+        self._capture = _Capture(PassTable(("identity",) * len(self.watched), bins), bins)
         self._queued = False
         for i, w in enumerate(self.watched):
             hook = self._guard(self._forward_hook(i, w))
@@ -346,9 +346,7 @@ class Watcher:
         if self.distributed:  # combined with the other ranks' at the step's end
             cap.acts[i] = units.clone()
         else:
-            cap.forward[i], hist = stats.forward_statistics(units, None, "identity", cap.bins)
-            if hist is not None:
-                cap.act_hists[i] = hist
+            cap.table.take_forward(i, units, None)
         cap.batch = cap.batch or (len(kept) if kept.dim() > 1 else 1)
         if out.requires_grad:
             out.register_hook(self._out_hooks[i])
@@ -365,7 +363,7 @@ class Watcher:
                 if self.distributed:
                     cap.out_grads[i] = units
                 else:
-                    cap.backward[i] = stats.backward_scalars(units, units)
+                    cap.table.take_backward(i, units)
                 self._queue_backward_end()
 
         return on_out_grad
@@ -499,8 +497,7 @@ class Watcher:
         updates = stats.each_diff_std_norm(cap.before, after, ref)  # before - after: same std
 
         nan = torch.full((6,), math.nan, dtype=torch.float32, device=ref.device)
-        forward = torch.stack([cap.forward.get(i, nan) for i in range(n)])
-        backward = torch.stack([cap.backward.get(i, nan[:2]) for i in range(n)])
+        forward, backward = cap.table.forward(ref), cap.table.backward(ref)
         grads = cap.grads if cap.grads is not None else nan[:2].expand(n, 2)
         weights = stats.weight_table(cap.weights, grads.float(), updates)
         table = torch.cat([forward.double(), backward.double(), weights.double()], dim=1)
@@ -544,10 +541,11 @@ class Watcher:
         n, empty = len(self.watched), stats.empty_histogram(bins, ref)
         if self.distributed:  # every rank's activations over their common range
             acts = [watch_dist.combined_histogram(cap.acts.get(i), bins, ref) for i in range(n)]
+            acts = torch.stack(acts)
         else:
-            acts = [cap.act_hists.get(i, empty) for i in range(n)]
+            acts = cap.table.act_hists(ref)
         grads = cap.grad_hists if cap.grad_hists is not None else empty.expand(n, -1)
-        return torch.stack([torch.stack(acts), grads, cap.weight_hists], dim=1)
+        return torch.stack([acts, grads, cap.weight_hists], dim=1)
 
     def _flush(self) -> None:
         """Write the pending frame, with the values logged for it."""
