@@ -23,7 +23,7 @@ from tuigrad.codec import encode_layers
 from tuigrad.frames import HISTOGRAMS, LAYER_SCALARS, Frame, Hist, LayerInfo, LayerStats
 from tuigrad.runs import RunReader, RunWriter
 from tuigrad.sources.replay import ReplaySource
-from tuigrad.ui.replay_app import settle_heap
+from tuigrad.ui.app import settle_heap
 
 
 def templates(layers: int, bins: int, count: int = 16) -> list[tuple[Frame, Frame]]:

@@ -635,3 +635,35 @@ async def test_a_replayed_run_file_shows_its_findings_without_the_apply_key(tmp_
         assert app.findings[app.screen.selected].kind == "saturation"
         assert app.spec == SPEC  # nothing applied
     source.close()
+
+
+async def test_drawing_frames_leaves_the_garbage_collector_idle(tmp_path):
+    # A full collection walks every object of the process (65 ms at 50 layers, a visible
+    # stall), and the young generation filled two or three times per frame drawn.
+    import gc
+
+    spec = Spec(title="Deep").with_values({"model.depth": 50})
+    frames = frames_for(spec_layers(spec), 40)
+    source = ScriptedSource(frames[:1], spec_layers(spec), spec=spec, shown=1)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0
+        assert not any(obj is app for obj in gc.get_objects())  # frozen: never walked again
+        gc.callbacks.append(count)
+        try:
+            for frame in frames[1:]:
+                source.push([frame])
+                app.poll()
+                await pilot.pause()
+        finally:
+            gc.callbacks.remove(count)
+        assert "L50" in screen_text(app)
+    assert len(collections) <= 2, collections  # 39 frames drawn; at gc's default, about 100

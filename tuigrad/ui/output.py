@@ -17,8 +17,8 @@ OFF = {1: 22, 2: 22, 3: 23, 4: 24, 21: 24, 5: 25, 6: 25, 7: 27, 8: 28, 9: 29}
 OFF |= {51: 54, 52: 54, 53: 55}
 COLOR_SLOTS = {38: 0, 48: 1, 58: 2}  # extended colour: foreground, background, underline
 DEFAULT_COLORS = ("39", "49", "59")
-# A CSI sequence at the start of what follows an ESC: parameters, intermediates, final byte.
-CSI = re.compile(r"\[([0-?]*)([ -/]*)([@-~])")
+# A CSI sequence: parameters, intermediates, final byte.
+CSI = re.compile(r"\x1b\[([0-?]*)([ -/]*)([@-~])")
 # Private modes that change nothing drawn: synchronized output, cursor shown or hidden.
 NEUTRAL_MODES = frozenset({"?2026", "?25"})
 CACHE_LIMIT = 4096
@@ -109,36 +109,44 @@ class CompactOutput:
         """What to write instead of `data`: fewer bytes, the same screen."""
         out: list[str] = []
         move = ""  # a cursor move not yet sent: dropped if another follows before any text
-        parts = data.split("\x1b")
-        for i, part in enumerate(parts):
-            if i == 0:
-                text = part
-            else:
-                match = CSI.match(part)
-                final = match.group(3) if match else ""
-                if final == "m" and not match.group(2):
-                    self._set_style(match.group(1), out, move)
-                    if self._wanted is None:
-                        move = ""
-                elif final == "H" and not match.group(2):
-                    move = "\x1b" + part[: match.end()]
-                elif final in ("h", "l") and match.group(1) in NEUTRAL_MODES and not match.group(2):
-                    out.append("\x1b" + part[: match.end()])
-                else:
-                    out += [move, *self._style_now(), "\x1b", part]
-                    move, self._sent, self._wanted = "", None, None
-                    continue
-                text = part[match.end() :]
+        # text, then (params, intermediates, final byte, text) for each CSI sequence after it
+        pieces = CSI.split(data)
+        last = len(pieces) - 1
+        after = self._after.get
+        for i in range(0, len(pieces), 4):
+            text = pieces[i]
             if not text:
-                continue
+                pass
+            elif "\x1b" in text:  # other sequences (OSC, ...): passed on, the state unknown
+                out += [move, *self._style_now(), text]
+                move, self._sent, self._wanted = "", None, None
             # NOTE: Textual ends every line of an update with a newline, then moves the cursor
             # to the next line it draws: a newline just before a cursor move changes nothing.
-            if text == "\n" and i + 1 < len(parts) and parts[i + 1][:1] == "[":
-                following = CSI.match(parts[i + 1])
-                if following and following.group(3) == "H":
+            elif text != "\n" or i == last or pieces[i + 3] != "H" or pieces[i + 2]:
+                if move:
+                    out.append(move)
+                    move = ""
+                if self._wanted != self._sent:
+                    out += self._style_now()
+                out.append(text)
+            if i == last:
+                break
+            params, between, final = pieces[i + 1 : i + 4]
+            if final == "m" and not between:
+                style = after((self._wanted, params))  # most often: a state seen before
+                if style is not None:
+                    self._wanted = style
                     continue
-            out += [move, *self._style_now(), text]
-            move = ""
+                self._set_style(params, out, move)
+                if self._wanted is None:
+                    move = ""
+            elif final == "H" and not between:
+                move = f"\x1b[{params}H"
+            elif final in ("h", "l") and not between and params in NEUTRAL_MODES:
+                out.append(f"\x1b[{params}{final}")
+            else:
+                out += [move, *self._style_now(), f"\x1b[{params}{between}{final}"]
+                move, self._sent, self._wanted = "", None, None
         out += [move, *self._style_now()]
         return "".join(out)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from tuigrad.sources.replay import ReplaySource
@@ -24,18 +23,3 @@ class ReplayApp(TuigradApp):
             self.diagnoses = False
         else:
             self.dashboard = ReplayScreen()
-
-    def on_mount(self) -> None:
-        # NOTE: Textual runs TuigradApp.on_mount as well, first: it is not called from here.
-        self.call_after_refresh(settle_heap)
-
-
-def settle_heap() -> None:
-    """Move everything alive now (the run's index, the app) out of the collector's way.
-
-    NOTE: a seek decodes a window of frames, allocating enough to trigger a full collection
-    now and then, which walked every object of the process: 20 ms on a quiet machine and
-    200 ms on a busy one, where the seek itself takes 4. Frozen objects are not walked again.
-    """
-    gc.collect()
-    gc.freeze()
