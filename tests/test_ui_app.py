@@ -667,3 +667,31 @@ async def test_drawing_frames_leaves_the_garbage_collector_idle(tmp_path):
             gc.callbacks.remove(count)
         assert "L50" in screen_text(app)
     assert len(collections) <= 2, collections  # 39 frames drawn; at gc's default, about 100
+
+
+async def test_the_side_panel_reflows_text_wrapped_in_the_spec_file(tmp_path):
+    spec = replace(
+        SPEC,
+        description="Clipping keeps the direction\nand caps the length.\n\n- one item\n- another",
+        look_at="The norm after clipping\nnever exceeds 1.",
+    )
+    source = ScriptedSource(frames_for(spec_layers(spec), 3), spec_layers(spec), spec=spec)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        side = str(app.screen.query_one("#side-text").render())
+    assert "Clipping keeps the direction and caps the length.\n\n- one item\n- another" in side
+    assert "Look at: The norm after clipping never exceeds 1." in side
+
+
+async def test_before_the_first_step_the_loss_chart_claims_no_minimum(tmp_path):
+    source = ScriptedSource([], spec_layers(SPEC), spec=SPEC)
+    app = TuigradApp(source, screenshot_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "loss" in text.splitlines()[1] and "NaN" not in text
+        source.push(frames_for(spec_layers(SPEC), 3))
+        app.poll()
+        await pilot.pause()
+        assert "min " in screen_text(app).splitlines()[1]

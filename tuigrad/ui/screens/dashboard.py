@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -20,6 +22,8 @@ LR_FACTOR = 2.0
 SIDE_PANEL_MIN_WIDTH = 150
 CHART_MIN_HEIGHT = 4
 CHART_MAX_HEIGHT = 10
+# Lines of a description that start a new line in the side panel (see _reflowed).
+LIST_ITEMS = ("- ", "* ", "• ")
 # The findings panel opens by itself from this height; below it shows one line until `f`.
 FINDINGS_OPEN_MIN_HEIGHT = 32
 # Which live control each action needs, and in which states it applies. Sources without
@@ -368,5 +372,24 @@ def _side_text(app) -> str:  # noqa: ANN001
         ("Expect: ", spec.expect),
     ):
         if text.strip():
-            parts.append(label + text.strip())
+            parts.append(label + _reflowed(text))
     return "\n\n".join(parts)
+
+
+def _reflowed(text: str) -> str:
+    """Text wrapped at some width where it was written (a TOML string), as paragraphs that the
+    panel wraps at its own width: the lines of a paragraph joined, list items kept apart.
+
+    NOTE: kept as written, a line break in mid-sentence left a word or two alone on a line.
+    """
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines: list[str] = []
+        for line in block.splitlines():
+            line = line.strip()
+            if lines and not line.startswith(LIST_ITEMS):
+                lines[-1] += " " + line
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)

@@ -143,7 +143,9 @@ def _series_view(
         raw = history.series["loss"].resample(width)
         values = _log10(raw)
         lo, hi = charts.scale(values, whole=False, min_span=LOG_MIN_SPAN)
-        now = fmt_num(latest.loss, 3) if latest else "-"
+        if latest is None:  # no step yet: no minimum either
+            return values, lo, hi, "loss"
+        now = fmt_num(latest.loss, 3)
         return values, lo, hi, f"loss {now}  min {fmt_num(history.min_loss, 3)}  log scale"
     before = _log10(history.series["grad_norm"].resample(width))
     lo, hi = charts.scale(before, whole=False, min_span=LOG_MIN_SPAN)
