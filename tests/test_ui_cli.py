@@ -73,16 +73,18 @@ def test_steps_then_screenshot_writes_the_dashboard(tmp_path, monkeypatch, capsy
 
 
 @pytest.mark.parametrize(
-    ("argv", "hint"),
+    ("argv", "command", "hint"),
     [
-        (["--preset", "exploding-clipped"], "`tuigrad exploding-clipped`"),
-        (["train", "--spec", "my.toml"], "`tuigrad my.toml`"),
-        (["open", "--colour"], "`tuigrad --help` lists the options"),
+        (["--preset", "exploding-clipped"], "open", "`tuigrad exploding-clipped`"),
+        (["train", "--spec", "my.toml"], "train", "`tuigrad my.toml`"),
+        (["open", "--colour"], "open", "`tuigrad open --help` lists the options"),
+        (["train", "x.toml", "--out", "r"], "train", "`tuigrad train --help` lists the options"),
     ],
 )
-def test_a_usage_error_is_one_line_that_says_what_to_type(capsys, argv, hint):
+def test_a_usage_error_is_one_line_that_says_what_to_type(capsys, argv, command, hint):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and err.startswith("tuigrad: error: unrecognized arguments: ")
+    assert exit_.value.code == 2
+    assert err.startswith(f"tuigrad {command}: error: unrecognized arguments: ")
     assert len(err.strip().splitlines()) == 1 and hint in err

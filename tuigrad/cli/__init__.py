@@ -30,6 +30,8 @@ SPELLED_OTHERWISE = {
 class Parser(argparse.ArgumentParser):
     """argparse, with usage errors on one line that say where the options are listed."""
 
+    commands: dict[str, Parser]  # the top level's: each command's own parser, by name
+
     def error(self, message: str) -> NoReturn:
         hints = [hint for flag, hint in SPELLED_OTHERWISE.items() if flag in message.split()]
         help_hint = f"`{self.prog} --help` lists the options"
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"tuigrad.cli.{name}_cmd").add_parser(sub)
+    parser.commands = sub.choices
     return parser
 
 
@@ -53,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in TOP_LEVEL_FLAGS):
         argv = [COMMANDS[0], *argv]
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's parser, whose --help lists the options it takes
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.run(args) or 0)
     except TuigradError as exc:
