@@ -83,7 +83,7 @@ def test_vanishing_message_states_the_measured_ratio():
     f = only(diagnose(run.frames(), run.layers), "vanishing")
     assert f.layers == ("L1",)
     assert "2e6x smaller than L6" in f.message  # 4e-3 / 2e-9
-    assert f.message.startswith("L1 receive")
+    assert f.message.startswith("L1 receives gradients")
 
 
 def test_vanishing_towards_the_output_is_not_vanishing():
@@ -157,6 +157,7 @@ def test_exploding_through_depth_edges(factor, expected):
     assert [f.severity for f in found] == ([] if expected is None else [expected])
     if found:
         assert found[0].layers == ("L1", "L2")
+        assert found[0].message.startswith("L1-L2 receive gradients")
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def vanishing(t: FrameTable, ctx: Context) -> Finding | None:
     since = int(t.steps[run_start(hold, cond)[flagged].min()])
     severity = "error" if worst < lim.vanish_error else "warning"
     message = (
-        f"{layer_label(names)} receive gradients {_times(worst)} smaller than {top} "
+        f"{layer_label(names)} {_receive(names)} gradients {_times(worst)} smaller than {top} "
         f"(gradient std {fmt(float(np.nanmin(g_now[flagged])))} vs {fmt(float(np.nanmax(g_now)))})"
     )
     factor = _per_layer_factor(g_now)
@@ -90,7 +90,8 @@ def _exploding_depth(t: FrameTable, ctx: Context) -> Finding | None:
         severity = "info"  # each weight's step is divided by its own gradient's size
     factor = _per_layer_factor(recent(g, lim.smooth))
     message = (
-        f"{layer_label(names)} receive gradients {_times(worst)} larger than the last hidden layers"
+        f"{layer_label(names)} {_receive(names)} gradients {_times(worst)} larger than the last "
+        "hidden layers"
     )
     why = (
         "By the chain rule the gradient at a layer is a product of one factor per layer above it. "
@@ -204,3 +205,7 @@ def _times(ratio: float) -> str:
         mantissa, exp = f"{x:.0e}".split("e")
         return f"{mantissa}e{int(exp)}x"
     return f"{x:.0f}x" if x >= 10 else f"{x:.2g}x"
+
+
+def _receive(names: list[str]) -> str:
+    return "receives" if len(names) == 1 else "receive"
