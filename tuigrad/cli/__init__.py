@@ -38,7 +38,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; {hints[0] if hints else help_hint}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     parser = Parser(
         prog="tuigrad",
         description="Watch the health of a deep network's gradients while it trains.",
